@@ -1,0 +1,57 @@
+"""What routes depend on: the services, a unit of work, the authenticated caller, the client address."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from strongroom.app import Services
+from strongroom.auth.tokens import AuthenticatedIdentity
+from strongroom.errors import BadRequest, TokenError, Unauthorized
+from strongroom.web.client_ip import client_ip
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def _unit_of_work(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed if the route returns, rolled back if it raises."""
+    with get_services(request).database.sessions() as session:
+        yield session
+        session.commit()
+
+
+def bearer_token(request: Request) -> str:
+    headers = request.headers
+    if "x-api-key" in headers:
+        raise BadRequest("API key authentication is not supported anymore. Please switch to identity authentication.")
+    authorization = headers.get("authorization")
+    if not authorization:
+        raise Unauthorized("Token missing")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise TokenError("The provided access token is malformed. Please use a valid token or generate a new one and try again.")
+    return token.strip()
+
+
+def _authenticated_caller(request: Request) -> AuthenticatedIdentity:
+    services = get_services(request)
+    token = bearer_token(request)
+    # Its own transaction, committed at once: a use counts even when the route then fails.
+    with services.database.sessions() as session:
+        caller = services.tokens.authenticate(session, token, client_address(request))
+        session.commit()
+    return caller
+
+
+def client_address(request: Request) -> str | None:
+    return client_ip(request, get_services(request).settings.trusted_proxies)
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+Db = Annotated[Session, Depends(_unit_of_work, scope="function")]
+Caller = Annotated[AuthenticatedIdentity, Depends(_authenticated_caller)]

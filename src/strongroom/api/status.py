@@ -1,0 +1,42 @@
+"""Health and instance state: ``GET /api/status``, ``GET /api/v1/admin/config``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from strongroom.api.deps import Db, ServicesDep
+from strongroom.clock import iso
+from strongroom.identities.bootstrap import is_initialized
+
+router = APIRouter()
+
+
+@router.get("/api/status")
+async def status(services: ServicesDep) -> dict[str, Any]:
+    # Answered without touching the database: load balancers poll it.
+    return {
+        "date": iso(services.clock.now()),
+        "message": "Ok",
+        "emailConfigured": False,
+        "inviteOnlySignup": False,
+        "redisConfigured": False,
+        "secretScanningConfigured": False,
+        "auditLogStorageDisabled": False,
+    }
+
+
+@router.get("/api/v1/admin/config")
+def admin_config(session: Db) -> dict[str, Any]:
+    return {
+        "config": {
+            "initialized": is_initialized(session),
+            "allowSignUp": False,
+            "allowedSignUpDomain": None,
+            "trustSamlEmails": False,
+            "trustLdapEmails": False,
+            "trustOidcEmails": False,
+            "defaultAuthOrgId": None,
+        }
+    }

@@ -1,0 +1,92 @@
+"""Builds the ASGI app: settings → store → services → routers."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+
+from strongroom import __version__
+from strongroom.auth.oidc.keys import JwksCache
+from strongroom.auth.oidc.login import OidcLogin
+from strongroom.auth.tokens import AccessTokens
+from strongroom.clock import Clock, SystemClock
+from strongroom.crypto.root_key import RootKey, load_or_create_root_key
+from strongroom.outbound import HttpFetcher
+from strongroom.settings import Settings
+from strongroom.store import migrate
+from strongroom.store.db import Database, open_database
+from strongroom.web.errors import ContainUnexpectedErrors, install_error_handlers
+from strongroom.web.normalise import NormaliseRequest
+from strongroom.web.responses import JsonResponse
+
+
+@dataclass
+class Services:
+    """The parts of one running Strongroom, shared by every request."""
+
+    settings: Settings
+    database: Database
+    root_key: RootKey
+    clock: Clock
+    fetcher: HttpFetcher
+    jwks: JwksCache
+    tokens: AccessTokens
+    oidc_login: OidcLogin
+
+    def close(self) -> None:
+        self.fetcher.close()
+        self.database.dispose()
+
+
+def build_services(settings: Settings, clock: Clock | None = None, *, run_migrations: bool = True) -> Services:
+    clock = clock or SystemClock()
+    database = open_database(settings.database_url)
+    if run_migrations:
+        if database.is_sqlite:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        migrate.upgrade(database.engine)
+    root_key = load_or_create_root_key(settings.root_key_b64, settings.data_dir)
+    fetcher = HttpFetcher(settings.http_fetch_timeout_seconds, settings.http_fetch_max_bytes)
+    jwks = JwksCache(
+        fetcher,
+        ttl_seconds=settings.jwks_cache_ttl_seconds,
+        cooldown_seconds=settings.jwks_refresh_cooldown_seconds,
+        max_staleness_seconds=settings.jwks_max_staleness_seconds,
+    )
+    tokens = AccessTokens(root_key.derive("access-token-signing"), clock)
+    return Services(
+        settings=settings,
+        database=database,
+        root_key=root_key,
+        clock=clock,
+        fetcher=fetcher,
+        jwks=jwks,
+        tokens=tokens,
+        oidc_login=OidcLogin(keys=jwks, tokens=tokens, clock=clock, leeway_seconds=settings.jwt_leeway_seconds),
+    )
+
+
+def create_app(services: Services) -> FastAPI:
+    from strongroom.api import routers
+
+    logging.getLogger("strongroom").setLevel(services.settings.log_level.upper())
+    app = FastAPI(
+        title="Strongroom",
+        version=__version__,
+        default_response_class=JsonResponse,
+        redirect_slashes=False,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    for router in routers:
+        app.include_router(router)
+    app.add_middleware(ContainUnexpectedErrors)
+    app.add_middleware(NormaliseRequest)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory strongroom.app:app_from_env`` and for worker processes."""
+    return create_app(build_services(Settings.from_env()))

@@ -1,0 +1,1 @@
+"""Authentication: access tokens and the machine login methods that issue them."""

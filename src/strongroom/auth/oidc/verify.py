@@ -1,0 +1,90 @@
+"""Signature and lifetime of a presented JWT, with the key chosen by ``kid``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jwt
+
+from strongroom.auth.oidc.jws import JwsHeader
+from strongroom.auth.oidc.keys import SigningKey
+from strongroom.auth.oidc.refusals import LoginRefused, Refusal
+
+# Tokens without a kid are tried against each fitting key, but only this many
+# (Infisical's limit), so one login cannot cost unbounded signature checks.
+MAX_KEYS_WITHOUT_KID = 10
+
+
+def choose_keys(keys: list[SigningKey], header: JwsHeader) -> list[SigningKey]:
+    if header.kid is not None:
+        by_kid = [key for key in keys if key.kid == header.kid]
+        if not by_kid:
+            raise LoginRefused(Refusal.UNKNOWN_KEY_ID, kid=header.kid)
+        fitting = [key for key in by_kid if key.fits(header.alg)]
+        if not fitting:
+            raise LoginRefused(Refusal.NO_KEY_FOR_ALGORITHM, alg=header.alg, kid_note=f" with kid '{header.kid}'")
+        return fitting
+    fitting = [key for key in keys if key.fits(header.alg)]
+    if not fitting:
+        raise LoginRefused(Refusal.NO_KEY_FOR_ALGORITHM, alg=header.alg, kid_note="")
+    if len(fitting) > MAX_KEYS_WITHOUT_KID:
+        raise LoginRefused(Refusal.TOO_MANY_KEYS_WITHOUT_KID, count=len(fitting), limit=MAX_KEYS_WITHOUT_KID)
+    return fitting
+
+
+def _decode(token: str, key: SigningKey, alg: str, leeway: int) -> dict[str, Any]:
+    return jwt.decode(
+        token,
+        key.public_key,
+        # Exactly the header's algorithm, already checked against the JWT-SVID
+        # allow-list and against this key's type by choose_keys.
+        algorithms=[alg],
+        options={
+            "verify_signature": True,
+            "require": ["exp"],  # JWT-SVIDs must expire; Infisical accepts tokens without exp
+            "verify_exp": True,
+            "verify_nbf": True,
+            "verify_iat": True,
+            # Issuer, subject and audience are bindings of the auth method, checked after this.
+            "verify_aud": False,
+            "verify_iss": False,
+            "verify_sub": False,
+            "verify_jti": False,
+        },
+        leeway=leeway,
+    )
+
+
+def verify_signature_and_lifetime(token: str, header: JwsHeader, keys: list[SigningKey], leeway: int,
+                                  now: float) -> dict[str, Any]:
+    claims: dict[str, Any] | None = None
+    for key in keys:
+        try:
+            claims = _decode(token, key, header.alg, leeway)
+            break
+        except jwt.InvalidSignatureError:
+            continue
+        except jwt.MissingRequiredClaimError:
+            raise LoginRefused(Refusal.MISSING_EXPIRY) from None
+        except jwt.ExpiredSignatureError:
+            raise LoginRefused(Refusal.EXPIRED) from None
+        except jwt.ImmatureSignatureError as exc:
+            if "iat" in str(exc):
+                raise LoginRefused(Refusal.BAD_ISSUED_AT, detail="issued in the future") from None
+            raise LoginRefused(Refusal.NOT_YET_VALID) from None
+        except jwt.InvalidIssuedAtError:
+            raise LoginRefused(Refusal.BAD_ISSUED_AT, detail="not a number") from None
+        except jwt.DecodeError as exc:
+            if "Signature verification failed" in str(exc):
+                continue
+            raise LoginRefused(Refusal.TOKEN_MALFORMED, detail=str(exc)) from None
+        except jwt.InvalidTokenError as exc:
+            raise LoginRefused(Refusal.BAD_CLAIM_TYPE, claim="time", detail=str(exc)) from None
+    if claims is None:
+        raise LoginRefused(Refusal.BAD_SIGNATURE)
+    if not isinstance(claims.get("exp"), (int, float)) or isinstance(claims.get("exp"), bool):
+        raise LoginRefused(Refusal.BAD_CLAIM_TYPE, claim="exp", detail="not a number")
+    iat = claims.get("iat")
+    if iat is not None and (not isinstance(iat, (int, float)) or isinstance(iat, bool) or iat > now + leeway):
+        raise LoginRefused(Refusal.BAD_ISSUED_AT, detail="not a number in the past")
+    return claims

@@ -1,0 +1,264 @@
+"""Access tokens: issue, check on every request, renew, revoke.
+
+A token is an HS256 JWT (Infisical's format, which some tools decode) signed
+with a key derived from the root key. It carries a random nonce, and the
+database keeps only the SHA-256 of the whole token string: a stolen database
+cannot mint tokens, and a stolen signing key cannot reproduce a live one.
+Every check that matters (revocation, uses, trusted IPs) is made against the
+database on each request, never only against the JWT.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from strongroom.auth.trusted_ips import ip_allowed
+from strongroom.clock import Clock
+from strongroom.errors import BadRequest, Forbidden, TokenError, Unauthorized
+from strongroom.store.models import (
+    AccessTokenPolicy,
+    IdentityAccessToken,
+    IdentityOidcAuth,
+    IdentityOrgMembership,
+    IdentityTokenAuth,
+)
+
+TOKEN_TYPE = "identityAccessToken"
+SIGNING_ALGORITHM = "HS256"
+
+# Which table holds the live policy (trusted IPs) of each auth method.
+AUTH_METHOD_CONFIGS: dict[str, type[Any]] = {
+    "token-auth": IdentityTokenAuth,
+    "oidc-auth": IdentityOidcAuth,
+}
+
+EXPIRED_MESSAGE = "Your token has expired. Please re-authenticate."
+MALFORMED_MESSAGE = (
+    "The provided access token is malformed. Please use a valid token or generate a new one and try again."
+)
+NOT_FOUND_MESSAGE = "No identity access token found"
+
+
+@dataclass(frozen=True)
+class TokenPolicy:
+    ttl: int
+    max_ttl: int
+    num_uses_limit: int
+
+    @classmethod
+    def of(cls, config: AccessTokenPolicy) -> "TokenPolicy":
+        return cls(config.access_token_ttl, config.access_token_max_ttl, config.access_token_num_uses_limit)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    expires_in: int
+    access_token_max_ttl: int
+
+    def as_response(self) -> dict[str, Any]:
+        return {
+            "accessToken": self.access_token,
+            "expiresIn": self.expires_in,
+            "accessTokenMaxTTL": self.access_token_max_ttl,
+            "tokenType": "Bearer",
+        }
+
+
+@dataclass(frozen=True)
+class AuthenticatedIdentity:
+    identity_id: str
+    org_id: str
+    org_role: str
+    token_id: str
+    auth_method: str
+
+
+def hash_token(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def _lifetime(ttl: int, remaining_budget: float | None) -> int | None:
+    """Seconds the next token may live: its TTL, cut to what the max TTL leaves (None: no expiry)."""
+    limits = [value for value in (ttl or None, remaining_budget) if value is not None]
+    return int(min(limits)) if limits else None
+
+
+class AccessTokens:
+    def __init__(self, signing_key: bytes, clock: Clock) -> None:
+        self._signing_key = signing_key
+        self._clock = clock
+
+    # -- the JWT envelope -------------------------------------------------
+
+    def _sign(self, token_id: str, identity_id: str, auth_method: str, now: datetime, lifetime: int | None,
+              extra: dict[str, Any] | None) -> str:
+        payload: dict[str, Any] = {
+            "identityId": identity_id,
+            "identityAccessTokenId": token_id,
+            "authTokenType": TOKEN_TYPE,
+            "authMethod": auth_method,
+            "nonce": secrets.token_urlsafe(16),
+            "iat": int(now.timestamp()),
+        }
+        if lifetime is not None:
+            payload["exp"] = int(now.timestamp()) + lifetime
+        if extra:
+            payload["identityAuth"] = extra
+        return jwt.encode(payload, self._signing_key, algorithm=SIGNING_ALGORITHM)
+
+    def _decode(self, token: str) -> dict[str, Any]:
+        try:
+            payload = jwt.decode(
+                token,
+                self._signing_key,
+                algorithms=[SIGNING_ALGORITHM],  # we only ever sign HS256
+                options={"require": ["iat"], "verify_exp": True, "verify_aud": False, "verify_iss": False},
+                leeway=0,  # our own tokens: no clock skew between issuer and checker
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise TokenError(EXPIRED_MESSAGE) from exc
+        except jwt.InvalidAlgorithmError as exc:
+            raise TokenError(
+                "The access token is signed with an invalid algorithm. Please provide a valid token and try again."
+            ) from exc
+        except jwt.InvalidSignatureError as exc:
+            raise TokenError("invalid signature") from exc
+        except jwt.PyJWTError as exc:
+            raise TokenError(MALFORMED_MESSAGE) from exc
+        if not isinstance(payload.get("identityAccessTokenId"), str):
+            raise TokenError(MALFORMED_MESSAGE)
+        return payload
+
+    def _load_live_row(self, session: Session, token: str, payload: dict[str, Any]) -> IdentityAccessToken:
+        row = session.get(IdentityAccessToken, payload["identityAccessTokenId"])
+        # A renewed token replaces its predecessor: only the latest string's hash matches.
+        if row is None or row.is_revoked or not hmac.compare_digest(row.token_hash, hash_token(token)):
+            raise Unauthorized(NOT_FOUND_MESSAGE)
+        return row
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def issue(self, session: Session, *, identity_id: str, auth_method: str, policy: TokenPolicy,
+              name: str | None = None, extra: dict[str, Any] | None = None) -> IssuedToken:
+        now = self._clock.now()
+        lifetime = _lifetime(policy.ttl, policy.max_ttl or None)
+        row = IdentityAccessToken(
+            identity_id=identity_id,
+            auth_method=auth_method,
+            name=name,
+            token_hash=b"",
+            access_token_ttl=policy.ttl,
+            access_token_max_ttl=policy.max_ttl,
+            access_token_num_uses_limit=policy.num_uses_limit,
+            expires_at=now + timedelta(seconds=lifetime) if lifetime is not None else None,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        session.flush()
+        token = self._sign(row.id, identity_id, auth_method, now, lifetime, extra)
+        row.token_hash = hash_token(token)
+        return IssuedToken(token, lifetime or 0, policy.max_ttl)
+
+    def authenticate(self, session: Session, token: str, client_ip: str | None) -> AuthenticatedIdentity:
+        payload = self._decode(token)
+        if payload.get("authTokenType") != TOKEN_TYPE:
+            raise TokenError(MALFORMED_MESSAGE)
+        row = self._load_live_row(session, token, payload)
+        now = self._clock.now()
+        if row.expires_at is not None and now >= row.expires_at:
+            raise TokenError(EXPIRED_MESSAGE)
+
+        config_model = AUTH_METHOD_CONFIGS.get(row.auth_method)
+        config = session.scalar(select(config_model).where(config_model.identity_id == row.identity_id)) \
+            if config_model else None
+        if config is None:
+            # The auth method was removed; its tokens went with it.
+            raise Unauthorized("Failed to authorize: auth method has been revoked")
+        if not ip_allowed(client_ip, config.access_token_trusted_ips):
+            raise Forbidden("You are not allowed to access this resource from the current IP address")
+
+        membership = session.scalar(
+            select(IdentityOrgMembership).where(IdentityOrgMembership.identity_id == row.identity_id)
+        )
+        if membership is None:
+            raise Unauthorized("Failed to authorize: Identity is not a member of the organization")
+
+        # One conditional UPDATE is the use check and the count at once, so
+        # concurrent requests can never spend more than the limit.
+        spent = session.execute(
+            update(IdentityAccessToken)
+            .where(
+                IdentityAccessToken.id == row.id,
+                IdentityAccessToken.is_revoked.is_(False),
+                (IdentityAccessToken.access_token_num_uses_limit == 0)
+                | (IdentityAccessToken.access_token_num_uses < IdentityAccessToken.access_token_num_uses_limit),
+            )
+            .values(
+                access_token_num_uses=IdentityAccessToken.access_token_num_uses + 1,
+                access_token_last_used_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if spent.rowcount != 1:
+            raise Unauthorized("Failed to authorize: token usage limit reached")
+        return AuthenticatedIdentity(
+            identity_id=row.identity_id,
+            org_id=membership.org_id,
+            org_role=membership.role,
+            token_id=row.id,
+            auth_method=row.auth_method,
+        )
+
+    def renew(self, session: Session, token: str) -> IssuedToken:
+        payload = self._decode(token)
+        if payload.get("authTokenType") != TOKEN_TYPE:
+            raise BadRequest("Only identity access tokens can be renewed")
+        row = self._load_live_row(session, token, payload)
+        now = self._clock.now()
+        limit = row.access_token_num_uses_limit
+        if limit > 0 and row.access_token_num_uses >= limit:
+            raise Unauthorized("Unable to renew because access token number of uses limit reached")
+        budget: float | None = None
+        if row.access_token_max_ttl > 0:
+            budget = (row.created_at + timedelta(seconds=row.access_token_max_ttl) - now).total_seconds()
+            if budget < 1:
+                raise Unauthorized("Failed to renew MI access token due to Max TTL expiration")
+        lifetime = _lifetime(row.access_token_ttl, budget)
+        extra = payload.get("identityAuth")
+        renewed = self._sign(row.id, row.identity_id, row.auth_method, now, lifetime, extra)
+        row.token_hash = hash_token(renewed)
+        row.access_token_last_renewed_at = now
+        row.expires_at = now + timedelta(seconds=lifetime) if lifetime is not None else None
+        return IssuedToken(renewed, lifetime or 0, row.access_token_max_ttl)
+
+    def revoke(self, session: Session, token: str) -> None:
+        payload = self._decode(token)
+        if payload.get("authTokenType") != TOKEN_TYPE:
+            raise BadRequest("Only identity access tokens can be revoked")
+        row = self._load_live_row(session, token, payload)
+        row.is_revoked = True
+
+    @staticmethod
+    def revoke_all_for_method(session: Session, identity_id: str, auth_method: str) -> int:
+        result = session.execute(
+            update(IdentityAccessToken)
+            .where(
+                IdentityAccessToken.identity_id == identity_id,
+                IdentityAccessToken.auth_method == auth_method,
+                IdentityAccessToken.is_revoked.is_(False),
+            )
+            .values(is_revoked=True)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount

@@ -1,0 +1,1 @@
+"""Organisations, machine identities and their roles."""

@@ -1,0 +1,116 @@
+"""Every Strongroom setting, read from ``STRONGROOM_*`` environment variables.
+
+This module is the one place settings are documented; the README's table is
+generated from ``SETTINGS`` by ``strongroom settings``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+PREFIX = "STRONGROOM_"
+
+
+@dataclass(frozen=True)
+class SettingDoc:
+    name: str
+    default: str
+    meaning: str
+
+
+SETTINGS: tuple[SettingDoc, ...] = (
+    SettingDoc("DATA_DIR", "./.strongroom", "Folder for the embedded SQLite database and the generated root key."),
+    SettingDoc(
+        "DATABASE_URL",
+        "sqlite:///<DATA_DIR>/strongroom.db",
+        "Database to use. A plain `postgresql://user@host:port/db` URL selects PostgreSQL (psycopg 3).",
+    ),
+    SettingDoc("HOST", "127.0.0.1", "Address `strongroom server` listens on."),
+    SettingDoc("PORT", "8080", "Port `strongroom server` listens on."),
+    SettingDoc(
+        "ROOT_KEY",
+        "(generated into <DATA_DIR>/root.key)",
+        "Base64 of 32 random bytes. Every key Strongroom uses (access-token signing, secret sealing) is derived "
+        "from it, so all replicas must share it and it must be backed up.",
+    ),
+    SettingDoc("JWT_LEEWAY_SECONDS", "5", "Clock skew tolerated on a presented JWT's `exp`, `nbf` and `iat`."),
+    SettingDoc("JWKS_CACHE_TTL_SECONDS", "300", "How long a fetched key set is used before it is refreshed."),
+    SettingDoc(
+        "JWKS_REFRESH_COOLDOWN_SECONDS",
+        "10",
+        "Least time between two fetches of one key source caused by unknown `kid`s, so bad tokens cannot "
+        "hammer the issuer.",
+    ),
+    SettingDoc(
+        "JWKS_MAX_STALENESS_SECONDS",
+        "3600",
+        "How long the last good key set keeps serving logins while its source cannot be fetched.",
+    ),
+    SettingDoc("HTTP_FETCH_TIMEOUT_SECONDS", "5", "Time limit for one fetch of a discovery document or key set."),
+    SettingDoc("HTTP_FETCH_MAX_BYTES", "1048576", "Largest discovery document or key set accepted."),
+    SettingDoc(
+        "TRUSTED_PROXIES",
+        "(none)",
+        "Comma-separated addresses/CIDRs of reverse proxies whose forwarded-for headers are believed. "
+        "From any other peer those headers are ignored.",
+    ),
+    SettingDoc("LOG_LEVEL", "info", "Log level of the server."),
+)
+
+
+def _read(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(PREFIX + name, "").strip()
+    return value if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    host: str = "127.0.0.1"
+    port: int = 8080
+    root_key_b64: str | None = None
+    jwt_leeway_seconds: int = 5
+    jwks_cache_ttl_seconds: float = 300.0
+    jwks_refresh_cooldown_seconds: float = 10.0
+    jwks_max_staleness_seconds: float = 3600.0
+    http_fetch_timeout_seconds: float = 5.0
+    http_fetch_max_bytes: int = 1024 * 1024
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(default_factory=tuple)
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        data_dir = Path(_read(env, "DATA_DIR", "./.strongroom")).expanduser()
+        database_url = _read(env, "DATABASE_URL", "") or f"sqlite:///{data_dir.resolve() / 'strongroom.db'}"
+        proxies = tuple(
+            ipaddress.ip_network(part.strip(), strict=False)
+            for part in _read(env, "TRUSTED_PROXIES", "").split(",")
+            if part.strip()
+        )
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            host=_read(env, "HOST", "127.0.0.1"),
+            port=int(_read(env, "PORT", "8080")),
+            root_key_b64=_read(env, "ROOT_KEY", "") or None,
+            jwt_leeway_seconds=int(_read(env, "JWT_LEEWAY_SECONDS", "5")),
+            jwks_cache_ttl_seconds=float(_read(env, "JWKS_CACHE_TTL_SECONDS", "300")),
+            jwks_refresh_cooldown_seconds=float(_read(env, "JWKS_REFRESH_COOLDOWN_SECONDS", "10")),
+            jwks_max_staleness_seconds=float(_read(env, "JWKS_MAX_STALENESS_SECONDS", "3600")),
+            http_fetch_timeout_seconds=float(_read(env, "HTTP_FETCH_TIMEOUT_SECONDS", "5")),
+            http_fetch_max_bytes=int(_read(env, "HTTP_FETCH_MAX_BYTES", str(1024 * 1024))),
+            trusted_proxies=proxies,
+            log_level=_read(env, "LOG_LEVEL", "info").lower(),
+        )
+
+
+def settings_table_markdown() -> str:
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    rows += [f"| `{PREFIX}{s.name}` | `{s.default}` | {s.meaning} |" for s in SETTINGS]
+    return "\n".join(rows)

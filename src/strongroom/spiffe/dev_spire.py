@@ -1,0 +1,237 @@
+"""A development stand-in for SPIRE's JWT side. FOR DEVELOPMENT AND TESTS ONLY.
+
+- ``JwtSvidAuthority`` holds signing keys and mints JWT-SVIDs the way SPIRE
+  Server does (``kid`` of 32 alphanumerics, ``typ: JWT``, ``aud`` always an
+  array, ``iat``/``exp``, ``iss`` only when an issuer is configured), and rotates
+  keys the way SPIRE does: a new key is published before it signs, and the
+  old one stays published after.
+- ``DiscoveryProvider`` serves the documents of SPIRE's oidc-discovery-provider
+  (``/.well-known/openid-configuration`` and ``/keys``) over plain HTTP from a
+  thread, counts its requests, and can be told to fail, so tests can watch how
+  often and how Strongroom fetches.
+
+Its keys live in memory and are not protected: never trust it in production.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+import jwt
+import orjson
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+KEY_TYPES = {
+    "ec-p256": "ES256",
+    "ec-p384": "ES384",
+    "rsa-2048": "RS256",
+}
+
+
+def new_kid() -> str:
+    # SPIRE's key ids: 32 random characters from [a-zA-Z0-9].
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
+
+
+@dataclass
+class AuthorityKey:
+    kid: str
+    alg: str
+    private_key: Any
+
+    @classmethod
+    def generate(cls, key_type: str = "ec-p256") -> "AuthorityKey":
+        if key_type == "ec-p256":
+            private: Any = ec.generate_private_key(ec.SECP256R1())
+        elif key_type == "ec-p384":
+            private = ec.generate_private_key(ec.SECP384R1())
+        elif key_type == "rsa-2048":
+            private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        else:
+            raise ValueError(f"unknown key type {key_type!r}; use one of {', '.join(KEY_TYPES)}")
+        return cls(kid=new_kid(), alg=KEY_TYPES[key_type], private_key=private)
+
+    def public_jwk(self, *, with_use: bool = False) -> dict[str, Any]:
+        public = self.private_key.public_key()
+        if isinstance(public, rsa.RSAPublicKey):
+            jwk = RSAAlgorithm.to_jwk(public, as_dict=True)
+        else:
+            jwk = ECAlgorithm.to_jwk(public, as_dict=True)
+        jwk = {k: v for k, v in jwk.items() if k in ("kty", "crv", "x", "y", "n", "e")}
+        jwk["kid"] = self.kid
+        jwk["alg"] = self.alg  # SPIRE's /keys always carries alg (since v1.2.1)
+        if with_use:
+            jwk["use"] = "sig"  # only with the provider's set_key_use = true
+        return jwk
+
+
+@dataclass
+class JwtSvidAuthority:
+    trust_domain: str = "example.org"
+    issuer: str | None = None
+    key_type: str = "ec-p256"
+    published: list[AuthorityKey] = field(default_factory=list)
+    active: AuthorityKey | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        if self.active is None:
+            self.active = AuthorityKey.generate(self.key_type)
+            self.published.append(self.active)
+
+    # -- SPIRE's rotation schedule: prepare (publish), activate (sign), prune (unpublish).
+
+    def prepare_key(self, key_type: str | None = None) -> AuthorityKey:
+        key = AuthorityKey.generate(key_type or self.key_type)
+        with self._lock:
+            self.published.append(key)
+        return key
+
+    def activate(self, key: AuthorityKey) -> None:
+        with self._lock:
+            if key not in self.published:
+                raise ValueError("a key must be published before it signs")
+            self.active = key
+
+    def prune(self, key: AuthorityKey) -> None:
+        with self._lock:
+            self.published = [k for k in self.published if k.kid != key.kid]
+
+    def jwks(self, *, with_use: bool = False) -> dict[str, Any]:
+        with self._lock:
+            return {"keys": [key.public_jwk(with_use=with_use) for key in self.published]}
+
+    def mint(
+        self,
+        spiffe_id: str,
+        audience: list[str] | str,
+        *,
+        ttl_seconds: int = 300,
+        extra_claims: dict[str, Any] | None = None,
+        key: AuthorityKey | None = None,
+        now: float | None = None,
+    ) -> str:
+        key = key or self.active
+        assert key is not None
+        issued_at = int(now if now is not None else time.time())
+        claims: dict[str, Any] = {
+            "sub": spiffe_id,
+            "aud": [audience] if isinstance(audience, str) else list(audience),
+            "iat": issued_at,
+            "exp": issued_at + ttl_seconds,
+        }
+        if self.issuer:
+            claims["iss"] = self.issuer
+        claims.update(extra_claims or {})
+        return jwt.encode(claims, key.private_key, algorithm=key.alg, headers={"kid": key.kid, "typ": "JWT"})
+
+
+class DiscoveryProvider:
+    """SPIRE's oidc-discovery-provider, served over HTTP on a loopback port from a background thread."""
+
+    def __init__(self, authority: JwtSvidAuthority, *, host: str = "127.0.0.1", port: int = 0,
+                 set_key_use: bool = False, mint_endpoint: bool = False,
+                 default_spiffe_id: str = "spiffe://example.org/workload/api-server") -> None:
+        self.authority = authority
+        self.set_key_use = set_key_use
+        self.mint_endpoint = mint_endpoint
+        self.default_spiffe_id = default_spiffe_id
+        self.requests: dict[str, int] = {}
+        # Failure modes for tests: None, "down" (503), "garbage" (not JSON), "empty" ({"keys": []}), "slow".
+        self.failure: str | None = None
+        self.slow_seconds = 0.0
+        self._server = ThreadingHTTPServer((host, port), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="dev-discovery", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def issuer(self) -> str:
+        return self.authority.issuer or self.url
+
+    def discovery_document(self) -> dict[str, Any]:
+        return {
+            "issuer": self.issuer,
+            "jwks_uri": f"{self.url}/keys",
+            "authorization_endpoint": "",
+            "response_types_supported": ["id_token"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256", "ES256", "ES384"],
+        }
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                path = self.path.split("?")[0]
+                provider.requests[path] = provider.requests.get(path, 0) + 1
+                if provider.failure == "slow":
+                    time.sleep(provider.slow_seconds)
+                if provider.failure == "down":
+                    self._send(503, b"unavailable")
+                    return
+                if path == "/dev/jwt-svid" and provider.mint_endpoint:
+                    # Development only: stands in for `spire-agent api fetch jwt`.
+                    query = dict(parse_qsl(self.path.partition("?")[2]))
+                    token = provider.authority.mint(
+                        query.get("spiffe_id", provider.default_spiffe_id),
+                        query.get("audience", "strongroom").split(","),
+                    )
+                    self._send(200, token.encode())
+                    return
+                if path == "/.well-known/openid-configuration":
+                    document: Any = provider.discovery_document()
+                elif path == "/keys":
+                    document = provider.authority.jwks(with_use=provider.set_key_use)
+                    if provider.failure == "empty":
+                        document = {"keys": []}
+                else:
+                    self._send(404, b"not found")
+                    return
+                if provider.failure == "garbage":
+                    self._send(200, b"<html>not json</html>")
+                    return
+                self._send(200, orjson.dumps(document), json=True)
+
+            def _send(self, status: int, payload: bytes, json: bool = False) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json" if json else "text/plain")
+                self.send_header("Cache-Control", "no-cache, no-store, must-revalidate")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        return Handler
+
+    def fetches(self, path: str) -> int:
+        return self.requests.get(path, 0)
+
+    def start(self) -> "DiscoveryProvider":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> "DiscoveryProvider":
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()

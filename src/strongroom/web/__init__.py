@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every route: path and query normalisation, bodies, the client address."""
