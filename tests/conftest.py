@@ -17,6 +17,7 @@ import httpx
 import psycopg
 import pytest
 import uvicorn
+from sqlalchemy import func, select
 
 from strongroom.app import Services, build_services, create_app
 from strongroom.crypto.root_key import generate_root_key_text
@@ -58,7 +59,11 @@ class RunningServer:
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
-        config = uvicorn.Config(create_app(services), log_level="warning", access_log=False, lifespan="off")
+        # As `strongroom server` runs it: uvicorn's own proxy-header handling would rewrite the
+        # client address from X-Forwarded-For sent by 127.0.0.1, before strongroom.web.client_ip decides.
+        config = uvicorn.Config(
+            create_app(services), log_level="warning", access_log=False, lifespan="off", proxy_headers=False
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
 
@@ -83,7 +88,8 @@ class RunningServer:
 
 def make_settings(tmp: Path, database_url: str | None, **overrides: Any) -> Settings:
     settings = Settings.from_env({"STRONGROOM_DATA_DIR": str(tmp)})
-    settings = replace(settings, root_key_b64=generate_root_key_text())
+    # The SPIRE stand-in listens on loopback, which production refuses by default.
+    settings = replace(settings, root_key_b64=generate_root_key_text(), allow_internal_issuers=True)
     if database_url:
         settings = replace(settings, database_url=database_url)
     return replace(settings, **overrides)
@@ -101,6 +107,15 @@ class Api:
     def admin(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.admin_token}", **kwargs.pop("headers", {})}
         return self.client.request(method, path, headers=headers, **kwargs)
+
+    def count_rows(self, model: type[Any], **where: Any) -> int:
+        """Rows of ``model`` in the server's database (optionally filtered by column values)."""
+        query = select(func.count()).select_from(model).filter_by(**where)
+        with self.server.services.database.sessions() as session:
+            return session.scalar(query) or 0
+
+    def is_healthy(self) -> bool:
+        return self.client.get("/api/status").status_code == 200
 
     def create_identity(self, name: str | None = None, role: str = "no-access") -> str:
         response = self.admin(
@@ -121,14 +136,56 @@ class Api:
         body.update(fields)
         return self.admin("POST", f"/api/v1/auth/oidc-auth/identities/{identity_id}", json=body)
 
-    def identity_with_oidc(self, provider: DiscoveryProvider, **fields: Any) -> str:
-        identity_id = self.create_identity()
+    def identity_with_oidc(self, provider: DiscoveryProvider, role: str = "no-access", **fields: Any) -> str:
+        identity_id = self.create_identity(role=role)
         response = self.attach_oidc(identity_id, provider, **fields)
         assert response.status_code == 200, response.text
         return identity_id
 
     def login(self, identity_id: str, token: str, **kwargs: Any) -> httpx.Response:
         return self.client.post("/api/v1/auth/oidc-auth/login", json={"identityId": identity_id, "jwt": token}, **kwargs)
+
+    def access_token(self, identity_id: str, token: str) -> str:
+        response = self.login(identity_id, token)
+        assert response.status_code == 200, response.text
+        return response.json()["accessToken"]
+
+    def as_token(self, access_token: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {access_token}", **kwargs.pop("headers", {})}
+        return self.client.request(method, path, headers=headers, **kwargs)
+
+    def probe(self, access_token: str, **kwargs: Any) -> httpx.Response:
+        """One authenticated request that a ``member`` may make: 200 means the token was accepted."""
+        return self.as_token(access_token, "GET", "/api/v1/identities", params={"limit": 1}, **kwargs)
+
+    # -- projects and secrets (tests/projects, tests/secrets) ------------------------------
+
+    def call(self, token: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A request made with ``token`` as the bearer (a workload's, or the admin's)."""
+        headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
+        return self.client.request(method, path, headers=headers, **kwargs)
+
+    def create_project(self, token: str | None = None, name: str | None = None, **fields: Any) -> dict[str, Any]:
+        body = {"projectName": name or f"project-{uuid.uuid4().hex[:8]}", **fields}
+        response = self.call(token or self.admin_token, "POST", "/api/v2/workspace", json=body)
+        assert response.status_code == 200, response.text
+        return response.json()["project"]
+
+    def add_to_project(self, project_id: str, identity_id: str, role: str, token: str | None = None) -> httpx.Response:
+        return self.call(
+            token or self.admin_token, "POST", f"/api/v2/workspace/{project_id}/identity-memberships/{identity_id}",
+            json={"role": role},
+        )
+
+    def workload_login(self, provider: DiscoveryProvider, authority: JwtSvidAuthority, org_role: str = "no-access"
+                       ) -> tuple[str, str]:
+        """A new identity with OIDC Auth that logs in with a JWT-SVID: (identity id, access token)."""
+        identity_id = self.create_identity(role=org_role)
+        attached = self.attach_oidc(identity_id, provider)
+        assert attached.status_code == 200, attached.text
+        response = self.login(identity_id, authority.mint(SPIFFE_ID, [AUDIENCE]))
+        assert response.status_code == 200, response.text
+        return identity_id, response.json()["accessToken"]
 
 
 def start_server(settings: Settings) -> RunningServer:
@@ -178,3 +235,30 @@ def provider(authority: JwtSvidAuthority) -> Iterator[DiscoveryProvider]:
         # As a SPIRE Server with jwt_issuer set to the provider's public URL (the recommended setup).
         authority.issuer = running.url
         yield running
+
+
+@pytest.fixture(scope="session")
+def ca_pem() -> str:
+    """A self-signed CA certificate in PEM form."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec as ec_keys
+    from cryptography.x509.oid import NameOID
+
+    key = ec_keys.generate_private_key(ec_keys.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Strongroom test CA")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM).decode()

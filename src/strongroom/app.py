@@ -8,11 +8,14 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 from strongroom import __version__
-from strongroom.auth.oidc.keys import JwksCache
+from strongroom.auth.keys.cache import JwksCache
+from strongroom.auth.jwt_auth.login import JwtLogin
 from strongroom.auth.oidc.login import OidcLogin
+from strongroom.auth.spiffe_auth.login import SpiffeLogin
 from strongroom.auth.tokens import AccessTokens
 from strongroom.clock import Clock, SystemClock
 from strongroom.crypto.root_key import RootKey, load_or_create_root_key
+from strongroom.crypto.sealing import SecretSealer
 from strongroom.outbound import HttpFetcher
 from strongroom.settings import Settings
 from strongroom.store import migrate
@@ -34,6 +37,9 @@ class Services:
     jwks: JwksCache
     tokens: AccessTokens
     oidc_login: OidcLogin
+    jwt_login: JwtLogin
+    spiffe_login: SpiffeLogin
+    sealer: SecretSealer
 
     def close(self) -> None:
         self.fetcher.close()
@@ -48,7 +54,10 @@ def build_services(settings: Settings, clock: Clock | None = None, *, run_migrat
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         migrate.upgrade(database.engine)
     root_key = load_or_create_root_key(settings.root_key_b64, settings.data_dir)
-    fetcher = HttpFetcher(settings.http_fetch_timeout_seconds, settings.http_fetch_max_bytes)
+    fetcher = HttpFetcher(
+        settings.http_fetch_timeout_seconds, settings.http_fetch_max_bytes,
+        allow_internal=settings.allow_internal_issuers,
+    )
     jwks = JwksCache(
         fetcher,
         ttl_seconds=settings.jwks_cache_ttl_seconds,
@@ -64,7 +73,13 @@ def build_services(settings: Settings, clock: Clock | None = None, *, run_migrat
         fetcher=fetcher,
         jwks=jwks,
         tokens=tokens,
-        oidc_login=OidcLogin(keys=jwks, tokens=tokens, clock=clock, leeway_seconds=settings.jwt_leeway_seconds),
+        sealer=SecretSealer(root_key.derive("secret-sealing")),
+        oidc_login=OidcLogin(
+            keys=jwks, tokens=tokens, clock=clock, leeway_seconds=settings.jwt_leeway_seconds,
+            check_discovery_issuer=settings.check_discovery_issuer,
+        ),
+        jwt_login=JwtLogin(keys=jwks, tokens=tokens, clock=clock, leeway_seconds=settings.jwt_leeway_seconds),
+        spiffe_login=SpiffeLogin(keys=jwks, tokens=tokens, clock=clock, leeway_seconds=settings.jwt_leeway_seconds),
     )
 
 
@@ -88,5 +103,9 @@ def create_app(services: Services) -> FastAPI:
 
 
 def app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory strongroom.app:app_from_env`` and for worker processes."""
+    """Factory for ``uvicorn --factory --no-proxy-headers strongroom.app:app_from_env`` and for worker processes.
+
+    Without ``--no-proxy-headers`` uvicorn believes ``X-Forwarded-For`` from 127.0.0.1 and rewrites the
+    client address before ``strongroom.web.client_ip`` sees it; ``strongroom server`` turns that off.
+    """
     return create_app(build_services(Settings.from_env()))

@@ -53,6 +53,18 @@ SETTINGS: tuple[SettingDoc, ...] = (
     SettingDoc("HTTP_FETCH_TIMEOUT_SECONDS", "5", "Time limit for one fetch of a discovery document or key set."),
     SettingDoc("HTTP_FETCH_MAX_BYTES", "1048576", "Largest discovery document or key set accepted."),
     SettingDoc(
+        "ALLOW_INTERNAL_ISSUERS",
+        "false",
+        "Allow discovery, JWKS and bundle URLs that resolve to loopback, link-local (cloud metadata) or private "
+        "addresses. Needed when the SPIRE discovery provider runs inside your network.",
+    ),
+    SettingDoc(
+        "CHECK_DISCOVERY_ISSUER",
+        "true",
+        "Require the discovery document's `issuer` to equal the method's `boundIssuer` (or, when that is empty, "
+        "the discovery base URL), a trailing slash aside.",
+    ),
+    SettingDoc(
         "TRUSTED_PROXIES",
         "(none)",
         "Comma-separated addresses/CIDRs of reverse proxies whose forwarded-for headers are believed. "
@@ -65,6 +77,15 @@ SETTINGS: tuple[SettingDoc, ...] = (
 def _read(env: Mapping[str, str], name: str, default: str) -> str:
     value = env.get(PREFIX + name, "").strip()
     return value if value else default
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = _read(env, name, "true" if default else "false").lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{PREFIX}{name} must be true or false, not {value!r}")
 
 
 @dataclass(frozen=True)
@@ -80,6 +101,8 @@ class Settings:
     jwks_max_staleness_seconds: float = 3600.0
     http_fetch_timeout_seconds: float = 5.0
     http_fetch_max_bytes: int = 1024 * 1024
+    allow_internal_issuers: bool = False
+    check_discovery_issuer: bool = True
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(default_factory=tuple)
     log_level: str = "info"
 
@@ -105,6 +128,8 @@ class Settings:
             jwks_max_staleness_seconds=float(_read(env, "JWKS_MAX_STALENESS_SECONDS", "3600")),
             http_fetch_timeout_seconds=float(_read(env, "HTTP_FETCH_TIMEOUT_SECONDS", "5")),
             http_fetch_max_bytes=int(_read(env, "HTTP_FETCH_MAX_BYTES", str(1024 * 1024))),
+            allow_internal_issuers=_flag(env, "ALLOW_INTERNAL_ISSUERS", False),
+            check_discovery_issuer=_flag(env, "CHECK_DISCOVERY_ISSUER", True),
             trusted_proxies=proxies,
             log_level=_read(env, "LOG_LEVEL", "info").lower(),
         )

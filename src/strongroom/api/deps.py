@@ -14,13 +14,14 @@ from strongroom.errors import BadRequest, TokenError, Unauthorized
 from strongroom.web.client_ip import client_ip
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async: a plain def would cost every request a trip through the thread pool.
     return request.app.state.services
 
 
 def _unit_of_work(request: Request) -> Iterator[Session]:
     """One transaction per request: committed if the route returns, rolled back if it raises."""
-    with get_services(request).database.sessions() as session:
+    with request.app.state.services.database.sessions() as session:
         yield session
         session.commit()
 
@@ -39,7 +40,7 @@ def bearer_token(request: Request) -> str:
 
 
 def _authenticated_caller(request: Request) -> AuthenticatedIdentity:
-    services = get_services(request)
+    services: Services = request.app.state.services
     token = bearer_token(request)
     # Its own transaction, committed at once: a use counts even when the route then fails.
     with services.database.sessions() as session:
@@ -49,7 +50,7 @@ def _authenticated_caller(request: Request) -> AuthenticatedIdentity:
 
 
 def client_address(request: Request) -> str | None:
-    return client_ip(request, get_services(request).settings.trusted_proxies)
+    return client_ip(request, request.app.state.services.settings.trusted_proxies)
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]

@@ -50,11 +50,22 @@ def attach(
 
 
 @router.get("/identities/{identity_id}")
-def read(identity_id: str, caller: Caller, session: Db) -> dict[str, Any]:
+def read(identity_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
     require_org_role(caller.org_role, OrgRole.MEMBER, "read")
     identity = identities.get_in_org(session, identity_id, caller.org_id)
     config = oidc_config.require(identity, missing_message="The identity does not have OIDC Auth attached")
-    return {"identityOidcAuth": oidc_config.describe(config)}
+    # keySet is Strongroom's addition: what this replica last fetched from the issuer, and the last error.
+    key_set = services.jwks.status(services.oidc_login.key_source(config))
+    return {"identityOidcAuth": {**oidc_config.describe(config), "keySet": key_set.as_response()}}
+
+
+@router.post("/identities/{identity_id}/refresh-keys")
+def refresh_keys(identity_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+    """Fetch the issuer's keys now (after a forced SPIRE rotation, say) instead of waiting for the cache."""
+    require_org_role(caller.org_role, OrgRole.ADMIN, "edit")
+    identity = identities.get_in_org(session, identity_id, caller.org_id)
+    config = oidc_config.require(identity, missing_message="The identity does not have OIDC Auth attached")
+    return {"keySet": services.jwks.refresh(services.oidc_login.key_source(config)).as_response()}
 
 
 @router.patch("/identities/{identity_id}")
@@ -63,10 +74,15 @@ def update(
     fields: Annotated[oidc_config.OidcAuthUpdate, Depends(body(oidc_config.OidcAuthUpdate))],
     caller: Caller,
     session: Db,
+    services: ServicesDep,
 ) -> dict[str, Any]:
     require_org_role(caller.org_role, OrgRole.ADMIN, "edit")
     identity = identities.get_in_org(session, identity_id, caller.org_id)
-    return {"identityOidcAuth": oidc_config.describe(oidc_config.update(session, identity, fields))}
+    previous_source = services.oidc_login.key_source(oidc_config.require(identity, missing_message="Failed to update OIDC Auth"))
+    config = oidc_config.update(session, identity, fields)
+    if services.oidc_login.key_source(config) != previous_source:
+        services.jwks.forget(previous_source)
+    return {"identityOidcAuth": oidc_config.describe(config)}
 
 
 @router.delete("/identities/{identity_id}")

@@ -27,8 +27,10 @@ from strongroom.errors import BadRequest, Forbidden, TokenError, Unauthorized
 from strongroom.store.models import (
     AccessTokenPolicy,
     IdentityAccessToken,
+    IdentityJwtAuth,
     IdentityOidcAuth,
     IdentityOrgMembership,
+    IdentitySpiffeAuth,
     IdentityTokenAuth,
 )
 
@@ -39,6 +41,8 @@ SIGNING_ALGORITHM = "HS256"
 AUTH_METHOD_CONFIGS: dict[str, type[Any]] = {
     "token-auth": IdentityTokenAuth,
     "oidc-auth": IdentityOidcAuth,
+    "jwt-auth": IdentityJwtAuth,
+    "spiffe-auth": IdentitySpiffeAuth,
 }
 
 EXPIRED_MESSAGE = "Your token has expired. Please re-authenticate."

@@ -55,12 +55,13 @@ class IdentityUpdate(BaseModel):
 
 
 def auth_methods(identity: Identity) -> list[str]:
-    methods = []
-    if identity.token_auth is not None:
-        methods.append("token-auth")
-    if identity.oidc_auth is not None:
-        methods.append("oidc-auth")
-    return methods
+    configured = {
+        "token-auth": identity.token_auth,
+        "oidc-auth": identity.oidc_auth,
+        "jwt-auth": identity.jwt_auth,
+        "spiffe-auth": identity.spiffe_auth,
+    }
+    return [method for method, config in configured.items() if config is not None]
 
 
 def _metadata(identity: Identity) -> list[dict[str, str]]:

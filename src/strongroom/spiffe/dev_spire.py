@@ -109,6 +109,30 @@ class JwtSvidAuthority:
         with self._lock:
             return {"keys": [key.public_jwk(with_use=with_use) for key in self.published]}
 
+    def spiffe_bundle(self, *, refresh_hint: int = 300, sequence: int = 1) -> dict[str, Any]:
+        """The trust domain's bundle in SPIFFE format, as SPIRE's bundle endpoint serves it.
+
+        JWT authorities carry ``use: "jwt-svid"``; an X.509 authority entry is
+        included too, as in a real bundle, which a JWT validator must ignore.
+        """
+        with self._lock:
+            jwt_keys = []
+            for key in self.published:
+                jwk = key.public_jwk()
+                jwk.pop("alg", None)  # SPIFFE bundles do not name the algorithm
+                jwk["use"] = "jwt-svid"
+                jwt_keys.append(jwk)
+        x509_authority = AuthorityKey.generate("ec-p256").public_jwk()
+        x509_authority.pop("alg", None)
+        x509_authority.pop("kid", None)
+        x509_authority["use"] = "x509-svid"
+        x509_authority["x5c"] = ["MIIBdummy"]  # certificate material is irrelevant to JWT validation
+        return {
+            "keys": [x509_authority, *jwt_keys],
+            "spiffe_sequence": sequence,
+            "spiffe_refresh_hint": refresh_hint,
+        }
+
     def mint(
         self,
         spiffe_id: str,
@@ -139,23 +163,34 @@ class DiscoveryProvider:
 
     def __init__(self, authority: JwtSvidAuthority, *, host: str = "127.0.0.1", port: int = 0,
                  set_key_use: bool = False, mint_endpoint: bool = False,
-                 default_spiffe_id: str = "spiffe://example.org/workload/api-server") -> None:
+                 default_spiffe_id: str = "spiffe://example.org/workload/api-server",
+                 tls: "ServerCertificate | None" = None) -> None:
         self.authority = authority
         self.set_key_use = set_key_use
         self.mint_endpoint = mint_endpoint
         self.default_spiffe_id = default_spiffe_id
         self.requests: dict[str, int] = {}
-        # Failure modes for tests: None, "down" (503), "garbage" (not JSON), "empty" ({"keys": []}), "slow".
+        # Failure modes for tests: None, "down" (503), "garbage" (not JSON), "empty" ({"keys": []}),
+        # "huge" (a 2 MiB key set), "slow" (answers after slow_seconds).
         self.failure: str | None = None
         self.slow_seconds = 0.0
+        # What the discovery document claims as issuer, when it should differ from the SVIDs' (tests).
+        self.advertised_issuer: str | None = None
+        self.bundle_refresh_hint = 300
         self._server = ThreadingHTTPServer((host, port), self._handler())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="dev-discovery", daemon=True)
+        self.tls = tls
+        if tls is not None:
+            self._server.socket = tls.server_context().wrap_socket(self._server.socket, server_side=True)
+        # A short poll interval: stop() waits for one, and the tests start and stop a provider per test.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="dev-discovery", daemon=True
+        )
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
 
     @property
     def issuer(self) -> str:
@@ -163,7 +198,7 @@ class DiscoveryProvider:
 
     def discovery_document(self) -> dict[str, Any]:
         return {
-            "issuer": self.issuer,
+            "issuer": self.advertised_issuer or self.issuer,
             "jwks_uri": f"{self.url}/keys",
             "authorization_endpoint": "",
             "response_types_supported": ["id_token"],
@@ -197,10 +232,14 @@ class DiscoveryProvider:
                     return
                 if path == "/.well-known/openid-configuration":
                     document: Any = provider.discovery_document()
+                elif path == "/bundle":
+                    document = provider.authority.spiffe_bundle(refresh_hint=provider.bundle_refresh_hint)
                 elif path == "/keys":
                     document = provider.authority.jwks(with_use=provider.set_key_use)
                     if provider.failure == "empty":
                         document = {"keys": []}
+                    elif provider.failure == "huge":
+                        document = {"keys": document["keys"], "padding": "x" * (2 * 1024 * 1024)}
                 else:
                     self._send(404, b"not found")
                     return
@@ -235,3 +274,78 @@ class DiscoveryProvider:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+
+@dataclass(frozen=True)
+class ServerCertificate:
+    """A throwaway CA and a server certificate it signed, for serving the stand-in over HTTPS."""
+
+    ca_pem: str
+    cert_pem: str
+    key_pem: str
+
+    @classmethod
+    def for_hosts(cls, *hosts: str) -> "ServerCertificate":
+        import datetime
+        import ipaddress
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.x509.oid import NameOID
+
+        now = datetime.datetime.now(datetime.timezone.utc)
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Strongroom dev SPIRE CA")])
+        ca = (
+            x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+            .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=7))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.KeyUsage(
+                digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
+                key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False,
+            ), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256())
+        )
+        server_key = ec.generate_private_key(ec.SECP256R1())
+        names: list[x509.GeneralName] = []
+        for host in hosts:
+            try:
+                names.append(x509.IPAddress(ipaddress.ip_address(host)))
+            except ValueError:
+                names.append(x509.DNSName(host))
+        server = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]))
+            .issuer_name(ca_name).public_key(server_key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=7))
+            .add_extension(x509.SubjectAlternativeName(names), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256())
+        )
+        pem = serialization.Encoding.PEM
+        return cls(
+            ca_pem=ca.public_bytes(pem).decode(),
+            cert_pem=server.public_bytes(pem).decode(),
+            key_pem=server_key.private_bytes(
+                pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            ).decode(),
+        )
+
+    def server_context(self) -> "ssl.SSLContext":
+        import os
+        import ssl
+        import tempfile
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        with tempfile.TemporaryDirectory() as folder:
+            cert_path, key_path = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+            with open(cert_path, "w") as handle:
+                handle.write(self.cert_pem)
+            with open(key_path, "w") as handle:
+                handle.write(self.key_pem)
+            context.load_cert_chain(cert_path, key_path)
+        return context

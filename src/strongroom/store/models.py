@@ -102,6 +102,12 @@ class Identity(Base, Timestamped):
     oidc_auth: Mapped["IdentityOidcAuth | None"] = relationship(
         cascade="all, delete-orphan", uselist=False, lazy="selectin"
     )
+    jwt_auth: Mapped["IdentityJwtAuth | None"] = relationship(
+        cascade="all, delete-orphan", uselist=False, lazy="selectin"
+    )
+    spiffe_auth: Mapped["IdentitySpiffeAuth | None"] = relationship(
+        cascade="all, delete-orphan", uselist=False, lazy="selectin"
+    )
 
 
 class IdentityOrgMembership(Base, Timestamped):
@@ -153,6 +159,35 @@ class IdentityOidcAuth(Base, Timestamped, AccessTokenPolicy):
     bound_subject: Mapped[str] = mapped_column(Text, default="")
 
 
+class IdentityJwtAuth(Base, Timestamped, AccessTokenPolicy):
+    __tablename__ = "identity_jwt_auths"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    identity_id: Mapped[str] = mapped_column(ForeignKey("identities.id", ondelete="CASCADE"), unique=True)
+    configuration_type: Mapped[str] = mapped_column(String(16))  # "jwks" or "static"
+    jwks_url: Mapped[str] = mapped_column(Text, default="")
+    jwks_ca_cert: Mapped[str] = mapped_column(Text, default="")
+    public_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
+    bound_issuer: Mapped[str] = mapped_column(Text, default="")
+    bound_audiences: Mapped[str] = mapped_column(Text, default="")
+    bound_claims: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    claim_metadata_mapping: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+    bound_subject: Mapped[str] = mapped_column(Text, default="")
+
+
+class IdentitySpiffeAuth(Base, Timestamped, AccessTokenPolicy):
+    __tablename__ = "identity_spiffe_auths"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    identity_id: Mapped[str] = mapped_column(ForeignKey("identities.id", ondelete="CASCADE"), unique=True)
+    trust_domain: Mapped[str] = mapped_column(String(255))
+    allowed_spiffe_ids: Mapped[str] = mapped_column(Text)
+    allowed_audiences: Mapped[str] = mapped_column(Text)
+    bundle_profile: Mapped[str] = mapped_column(String(32))  # "static" or "https_web_bundle"
+    bundle: Mapped[str] = mapped_column(Text, default="")
+    endpoint_url: Mapped[str] = mapped_column(Text, default="")
+    ca_cert: Mapped[str] = mapped_column(Text, default="")
+    refresh_hint_seconds: Mapped[int] = mapped_column(Integer, default=3600)
+
+
 class IdentityAccessToken(Base, Timestamped):
     """An issued access token. Only a SHA-256 of the token string is kept: a database leak grants nothing."""
 
@@ -175,3 +210,141 @@ class IdentityAccessToken(Base, Timestamped):
         Index("ix_identity_access_tokens_identity_method", "identity_id", "auth_method"),
         Index("ix_identity_access_tokens_expires_at", "expires_at"),
     )
+
+
+# -- projects, environments, folders, project memberships -------------------------
+
+
+class Project(Base, Timestamped):
+    """A project (Infisical's "workspace"): environments of folders of secrets, shared by its members."""
+
+    __tablename__ = "projects"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    slug: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    type: Mapped[str] = mapped_column(String(32), default="secret-manager")
+    auto_capitalization: Mapped[bool] = mapped_column(Boolean, default=False)
+    has_delete_protection: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    environments: Mapped[list["ProjectEnvironment"]] = relationship(
+        cascade="all, delete-orphan", order_by="ProjectEnvironment.position", lazy="selectin",
+        back_populates="project",
+    )
+
+    __table_args__ = (Index("uq_projects_org_slug", "org_id", "slug", unique=True),)
+
+
+class ProjectEnvironment(Base, Timestamped):
+    __tablename__ = "project_environments"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    slug: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer)
+
+    project: Mapped[Project] = relationship(back_populates="environments")
+
+    __table_args__ = (Index("uq_project_environments_project_slug", "project_id", "slug", unique=True),)
+
+
+class SecretFolder(Base, Timestamped):
+    """A folder of an environment. Each environment has one root (no parent, name ``root``, path ``/``)."""
+
+    __tablename__ = "secret_folders"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    env_id: Mapped[str] = mapped_column(ForeignKey("project_environments.id", ondelete="CASCADE"), index=True)
+    parent_id: Mapped[str | None] = mapped_column(
+        ForeignKey("secret_folders.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __table_args__ = (Index("uq_secret_folders_env_parent_name", "env_id", "parent_id", "name", unique=True),)
+
+
+class IdentityProjectMembership(Base, Timestamped):
+    __tablename__ = "identity_project_memberships"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    identity_id: Mapped[str] = mapped_column(ForeignKey("identities.id", ondelete="CASCADE"), index=True)
+
+    roles: Mapped[list["IdentityProjectMembershipRole"]] = relationship(
+        cascade="all, delete-orphan", order_by="IdentityProjectMembershipRole.created_at", lazy="selectin"
+    )
+
+    __table_args__ = (
+        Index("uq_identity_project_memberships_project_identity", "project_id", "identity_id", unique=True),
+    )
+
+
+class IdentityProjectMembershipRole(Base, Timestamped):
+    """One role of a membership; a temporary one counts only between its start and end."""
+
+    __tablename__ = "identity_project_membership_roles"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    membership_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_project_memberships.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(64))
+    is_temporary: Mapped[bool] = mapped_column(Boolean, default=False)
+    temporary_mode: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    temporary_range: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    temporary_access_start_time: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    temporary_access_end_time: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+# -- secrets ------------------------------------------------------------------------
+
+
+class Secret(Base, Timestamped):
+    """A secret's current version. Value and comment are sealed (AES-256-GCM), never stored in the clear."""
+
+    __tablename__ = "secrets"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    folder_id: Mapped[str] = mapped_column(ForeignKey("secret_folders.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(16), default="shared")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    sealed_value: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed_comment: Mapped[bytes] = mapped_column(LargeBinary)
+    skip_multiline_encoding: Mapped[bool] = mapped_column(Boolean, default=False)
+    reminder_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reminder_repeat_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Labels such as {"key": "team", "value": "payments"}; not secret (encrypted metadata is refused).
+    secret_metadata: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+    __table_args__ = (Index("uq_secrets_folder_key_type", "folder_id", "key", "type", unique=True),)
+
+
+class SecretVersion(Base):
+    """Every version a secret has had, the current one included, sealed like the secret itself."""
+
+    __tablename__ = "secret_versions"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    secret_id: Mapped[str] = mapped_column(ForeignKey("secrets.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(255))
+    sealed_value: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed_comment: Mapped[bytes] = mapped_column(LargeBinary)
+    skip_multiline_encoding: Mapped[bool] = mapped_column(Boolean, default=False)
+    reminder_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reminder_repeat_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    secret_metadata: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    __table_args__ = (Index("uq_secret_versions_secret_version", "secret_id", "version", unique=True),)
+
+
+class SecretImport(Base, Timestamped):
+    """Folder ``folder_id`` sees the secrets of ``import_path`` in environment ``import_env_id``."""
+
+    __tablename__ = "secret_imports"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    folder_id: Mapped[str] = mapped_column(ForeignKey("secret_folders.id", ondelete="CASCADE"), index=True)
+    import_env_id: Mapped[str] = mapped_column(ForeignKey("project_environments.id", ondelete="CASCADE"))
+    import_path: Mapped[str] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer, default=1)

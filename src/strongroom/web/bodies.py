@@ -50,9 +50,22 @@ async def read_body_data(request: Request) -> Any:
         raise BadRequest("Body is not valid JSON") from None
 
 
+def _holds_nul(data: Any) -> bool:
+    if isinstance(data, str):
+        return "\x00" in data
+    if isinstance(data, dict):
+        return any(_holds_nul(key) or _holds_nul(value) for key, value in data.items())
+    if isinstance(data, list):
+        return any(_holds_nul(item) for item in data)
+    return False
+
+
 def body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
     async def parse(request: Request) -> M:
         data = await read_body_data(request)
+        # PostgreSQL cannot store or compare text holding NUL; refuse it here rather than answer 500 there.
+        if _holds_nul(data):
+            raise BadRequest("The body must not contain NUL characters")
         try:
             return model.model_validate(data)
         except ValidationError as exc:

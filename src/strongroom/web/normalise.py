@@ -2,13 +2,18 @@
 
 - Trailing slashes are ignored (the CLI posts to ``/api/v1/auth/universal-auth/login/``).
 - Empty query values are absent (the Go SDK sends ``workspaceSlug=&version=``).
+- A NUL character in the path or query is refused with 400: PostgreSQL cannot compare
+  text holding one, and its error would otherwise surface as a 500.
 """
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, unquote_to_bytes, urlencode
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from strongroom.errors import BadRequest, new_request_id
+from strongroom.web.responses import JsonResponse
 
 
 class NormaliseRequest:
@@ -19,6 +24,10 @@ class NormaliseRequest:
         if scope["type"] == "http":
             path: str = scope["path"]
             query: bytes = scope.get("query_string", b"")
+            if "\x00" in path or b"\x00" in unquote_to_bytes(query):
+                error = BadRequest("The URL must not contain NUL characters")
+                await JsonResponse(error.body(new_request_id()), status_code=error.status_code)(scope, receive, send)
+                return
             if len(path) > 1 and path.endswith("/") or query and (b"=&" in query or query.endswith(b"=")):
                 scope = dict(scope)
                 if len(path) > 1 and path.endswith("/"):

@@ -33,7 +33,7 @@ def check_subject(bound_subject: str, claims: dict[str, Any]) -> None:
         raise LoginRefused(Refusal.SUBJECT_NOT_ALLOWED)
 
 
-def _audiences(claims: dict[str, Any]) -> list[str]:
+def audiences_of(claims: dict[str, Any]) -> list[str]:
     audience = claims.get("aud")
     if isinstance(audience, str):
         return [audience] if audience else []
@@ -43,7 +43,7 @@ def _audiences(claims: dict[str, Any]) -> list[str]:
 
 
 def check_audiences(bound_audiences: str, claims: dict[str, Any]) -> None:
-    audiences = _audiences(claims)
+    audiences = audiences_of(claims)
     # JWT-SVID §3: aud is required. Unlike Infisical, a token without one is
     # refused even when the auth method binds no audience.
     if not audiences:

@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session
 from strongroom.auth.oidc import bindings
 from strongroom.auth.oidc.config import AUTH_METHOD
 from strongroom.auth.oidc.jws import read_jws_header
-from strongroom.auth.oidc.keys import JwksCache, KeySource, KeySourceUnavailable
+from strongroom.auth.keys.cache import JwksCache, KeySourceUnavailable
+from strongroom.auth.keys.sources import OidcDiscoverySource, discovery_base_url
 from strongroom.auth.oidc.refusals import LoginRefused, Refusal
 from strongroom.auth.oidc.verify import choose_keys, verify_signature_and_lifetime
 from strongroom.auth.tokens import AccessTokens, IssuedToken, TokenPolicy
 from strongroom.clock import Clock
 from strongroom.errors import NotFound
-from strongroom.store.models import Identity
+from strongroom.store.models import Identity, IdentityOidcAuth
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,14 @@ class OidcLogin:
     tokens: AccessTokens
     clock: Clock
     leeway_seconds: int
+    check_discovery_issuer: bool = True
+
+    def key_source(self, config: IdentityOidcAuth) -> OidcDiscoverySource:
+        """Where this method's keys come from; the discovery document must name the issuer we expect."""
+        expected = None
+        if self.check_discovery_issuer:
+            expected = config.bound_issuer or discovery_base_url(config.oidc_discovery_url)
+        return OidcDiscoverySource(config.oidc_discovery_url, config.ca_cert, expected)
 
     def __call__(self, session: Session, identity_id: str, token: str) -> IssuedToken:
         # 0. The identity and its OIDC Auth configuration.
@@ -40,7 +49,11 @@ class OidcLogin:
         header = read_jws_header(token)
 
         # 2. The issuer's key named by kid, of a type that fits alg.
-        source = KeySource(config.oidc_discovery_url, config.ca_cert)
+        source = self.key_source(config)
+        # Nothing is written yet: end the read transaction before the key fetch may go to the network.
+        # On SQLite an open transaction holds the database's write lock, so a slow issuer would
+        # stall every other request (and past busy_timeout, fail them).
+        session.commit()
         try:
             candidates = self.keys.signing_keys(source, header.kid)
         except KeySourceUnavailable as exc:

@@ -44,6 +44,11 @@ class Refusal(Enum):
     )
     ISSUER_MISMATCH = (401, "Access denied: jwt issuer invalid. expected: {expected}, got: {actual}")
     SUBJECT_NOT_ALLOWED = (403, "Access denied: OIDC subject not allowed.")
+    SPIFFE_ID_NOT_ALLOWED = (403, "Access denied: SPIFFE ID not allowed.")
+    SPIFFE_ID_INVALID = (401, "Access denied: the token's sub is not a valid SPIFFE ID: {detail}")
+    WRONG_TRUST_DOMAIN = (
+        401, "Access denied: the SPIFFE ID belongs to trust domain '{actual}', not to '{expected}'"
+    )
     AUDIENCE_MISSING = (401, "Access denied: the JWT has no 'aud' claim; JWT-SVIDs must name their audience")
     AUDIENCE_NOT_ALLOWED = (401, "Access denied: OIDC audience not allowed.")
     CLAIM_MISSING = (401, "Access denied: token has no {claim} field")

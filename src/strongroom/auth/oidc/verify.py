@@ -6,8 +6,10 @@ from typing import Any
 
 import jwt
 
-from strongroom.auth.oidc.jws import JwsHeader
-from strongroom.auth.oidc.keys import SigningKey
+from strongroom.auth.keys.cache import JwksCache, KeySourceUnavailable
+from strongroom.auth.keys.sources import KeySource
+from strongroom.auth.oidc.jws import JwsHeader, read_jws_header
+from strongroom.auth.keys.jwk import SigningKey
 from strongroom.auth.oidc.refusals import LoginRefused, Refusal
 
 # Tokens without a kid are tried against each fitting key, but only this many
@@ -16,16 +18,22 @@ MAX_KEYS_WITHOUT_KID = 10
 
 
 def choose_keys(keys: list[SigningKey], header: JwsHeader) -> list[SigningKey]:
-    if header.kid is not None:
-        by_kid = [key for key in keys if key.kid == header.kid]
-        if not by_kid:
-            raise LoginRefused(Refusal.UNKNOWN_KEY_ID, kid=header.kid)
+    """The keys that may verify this token: the one its ``kid`` names, else (for PEM keys, which
+    have no ``kid``, or a token without one) each key of a type that fits its ``alg``, a bounded few."""
+    by_kid = [key for key in keys if header.kid is not None and key.kid == header.kid]
+    if by_kid:
         fitting = [key for key in by_kid if key.fits(header.alg)]
         if not fitting:
             raise LoginRefused(Refusal.NO_KEY_FOR_ALGORITHM, alg=header.alg, kid_note=f" with kid '{header.kid}'")
         return fitting
-    fitting = [key for key in keys if key.fits(header.alg)]
+    # A kid names a key: only keys that have no kid of their own may stand in for a missing match.
+    anonymous = [key for key in keys if header.kid is None or key.kid is None]
+    if header.kid is not None and not anonymous:
+        raise LoginRefused(Refusal.UNKNOWN_KEY_ID, kid=header.kid)
+    fitting = [key for key in anonymous if key.fits(header.alg)]
     if not fitting:
+        if header.kid is not None:
+            raise LoginRefused(Refusal.UNKNOWN_KEY_ID, kid=header.kid)
         raise LoginRefused(Refusal.NO_KEY_FOR_ALGORITHM, alg=header.alg, kid_note="")
     if len(fitting) > MAX_KEYS_WITHOUT_KID:
         raise LoginRefused(Refusal.TOO_MANY_KEYS_WITHOUT_KID, count=len(fitting), limit=MAX_KEYS_WITHOUT_KID)
@@ -88,3 +96,13 @@ def verify_signature_and_lifetime(token: str, header: JwsHeader, keys: list[Sign
     if iat is not None and (not isinstance(iat, (int, float)) or isinstance(iat, bool) or iat > now + leeway):
         raise LoginRefused(Refusal.BAD_ISSUED_AT, detail="not a number in the past")
     return claims
+
+
+def verify_presented_jwt(token: str, source: KeySource, keys: JwksCache, leeway: int, now: float) -> dict[str, Any]:
+    """Steps 1–3 of every JWT login: the JOSE header, the issuer's key by ``kid``, signature and lifetime."""
+    header = read_jws_header(token)
+    try:
+        candidates = keys.signing_keys(source, header.kid)
+    except KeySourceUnavailable as exc:
+        raise LoginRefused(Refusal.KEY_SOURCE_UNAVAILABLE, source=source.describe(), detail=str(exc)) from None
+    return verify_signature_and_lifetime(token, header, choose_keys(candidates, header), leeway, now)

@@ -1,0 +1,109 @@
+"""The routes every login method has, built once: attach, read, update, revoke, refresh keys, login.
+
+``/api/v1/auth/<method>/identities/{identityId}`` configures a method on an
+identity and ``/api/v1/auth/<method>/login`` trades a JWT for an access token,
+with Infisical's paths, bodies and response keys.
+"""
+
+# No `from __future__ import annotations`: FastAPI must see the request models
+# of each method as real types, and they are only known inside the factory.
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Annotated, Any, Callable
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy.orm import Session
+
+from strongroom.api.deps import Caller, Db, ServicesDep
+from strongroom.app import Services
+from strongroom.auth.tokens import IssuedToken
+from strongroom.identities import identities
+from strongroom.identities.roles import OrgRole, require_org_role
+from strongroom.web.bodies import body
+
+
+class LoginRequest(BaseModel):
+    # organizationSlug / subOrganizationName are sent by some clients and ignored: one organisation per instance.
+    model_config = ConfigDict(extra="ignore")
+
+    identityId: str = Field(min_length=1)
+    jwt: str = Field(min_length=1)
+
+    @field_validator("identityId", "jwt")
+    @classmethod
+    def _trimmed(cls, text: str) -> str:
+        return text.strip()
+
+
+@dataclass(frozen=True)
+class AuthMethodApi:
+    """How one method plugs into the shared routes."""
+
+    path: str  # "oidc-auth"
+    response_key: str  # "identityOidcAuth"
+    display_name: str  # "OIDC Auth"
+    config: ModuleType  # attach / require / update / revoke / describe / key_source, and the request models
+    attach_model: type[BaseModel]
+    update_model: type[BaseModel]
+    login: Callable[[Services], Callable[[Session, str, str], IssuedToken]]
+    key_source: Callable[[Services, Any], Any]
+
+
+def auth_method_router(method: AuthMethodApi) -> APIRouter:
+    router = APIRouter(prefix=f"/api/v1/auth/{method.path}")
+    missing = f"The identity does not have {method.display_name} attached"
+
+    def key_set(services: Services, config: Any) -> dict[str, Any]:
+        # Strongroom's addition: what this replica last fetched from the key source, and the last error.
+        return services.jwks.status(method.key_source(services, config)).as_response()
+
+    @router.post("/login")
+    def login(request: Annotated[LoginRequest, Depends(body(LoginRequest))], session: Db,
+              services: ServicesDep) -> dict[str, Any]:
+        # No Authorization header is read here: the Python SDK sends a stale one on re-login.
+        return method.login(services)(session, request.identityId, request.jwt).as_response()
+
+    AttachBody = Annotated[method.attach_model, Depends(body(method.attach_model))]  # type: ignore[name-defined]
+    UpdateBody = Annotated[method.update_model, Depends(body(method.update_model))]  # type: ignore[name-defined]
+
+    @router.post("/identities/{identity_id}")
+    def attach(identity_id: str, fields: AttachBody, caller: Caller, session: Db) -> dict[str, Any]:
+        require_org_role(caller.org_role, OrgRole.ADMIN, "create")
+        identity = identities.get_in_org(session, identity_id, caller.org_id)
+        return {method.response_key: method.config.describe(method.config.attach(session, identity, fields))}
+
+    @router.get("/identities/{identity_id}")
+    def read(identity_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+        require_org_role(caller.org_role, OrgRole.MEMBER, "read")
+        identity = identities.get_in_org(session, identity_id, caller.org_id)
+        config = method.config.require(identity, missing_message=missing)
+        return {method.response_key: {**method.config.describe(config), "keySet": key_set(services, config)}}
+
+    @router.patch("/identities/{identity_id}")
+    def update(identity_id: str, fields: UpdateBody, caller: Caller, session: Db,
+               services: ServicesDep) -> dict[str, Any]:
+        require_org_role(caller.org_role, OrgRole.ADMIN, "edit")
+        identity = identities.get_in_org(session, identity_id, caller.org_id)
+        previous = method.key_source(services, method.config.require(identity, missing_message=f"Failed to update {method.display_name}"))
+        config = method.config.update(session, identity, fields)
+        if method.key_source(services, config) != previous:
+            services.jwks.forget(previous)  # the old source's keys must not outlive the change
+        return {method.response_key: method.config.describe(config)}
+
+    @router.delete("/identities/{identity_id}")
+    def revoke(identity_id: str, caller: Caller, session: Db) -> dict[str, Any]:
+        require_org_role(caller.org_role, OrgRole.ADMIN, "edit")
+        identity = identities.get_in_org(session, identity_id, caller.org_id)
+        return {method.response_key: method.config.revoke(session, identity)}
+
+    @router.post("/identities/{identity_id}/refresh-keys")
+    def refresh_keys(identity_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+        """Fetch the method's keys now (after a forced SPIRE rotation, say) instead of waiting for the cache."""
+        require_org_role(caller.org_role, OrgRole.ADMIN, "edit")
+        identity = identities.get_in_org(session, identity_id, caller.org_id)
+        config = method.config.require(identity, missing_message=missing)
+        status = services.jwks.refresh(method.key_source(services, config))
+        return {"keySet": status.as_response()}
+
+    return router

@@ -1,0 +1,90 @@
+"""``/api/v1/workspace/{projectId}/environments``: a project's environments (Terraform manages these)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from sqlalchemy.orm import Session
+
+from strongroom.api.deps import Caller, Db, ServicesDep
+from strongroom.app import Services
+from strongroom.auth.tokens import AuthenticatedIdentity
+from strongroom.errors import NotFound
+from strongroom.projects import environments
+from strongroom.projects.access import ProjectAccess, access_by_id
+from strongroom.projects.roles import CREATE_ENVIRONMENTS, DELETE_ENVIRONMENTS, EDIT_ENVIRONMENTS, READ_ENVIRONMENTS
+from strongroom.store.models import ProjectEnvironment
+from strongroom.web.bodies import body
+
+router = APIRouter()
+
+
+def _access(session: Session, caller: AuthenticatedIdentity, services: Services, project_id: str) -> ProjectAccess:
+    return access_by_id(session, caller, project_id, services.clock.now())
+
+
+def _answer(message: str, environment: dict[str, Any]) -> dict[str, Any]:
+    return {"message": message, "workspace": environment["projectId"], "environment": environment}
+
+
+@router.get("/api/v1/workspace/environments/{environment_id}")
+def get_environment_by_id(environment_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+    environment = session.get(ProjectEnvironment, environment_id)
+    if environment is None:
+        raise NotFound(f"Environment with ID '{environment_id}' not found")
+    access = _access(session, caller, services, environment.project_id)
+    access.require(READ_ENVIRONMENTS)
+    return {"environment": environments.describe(environment)}
+
+
+@router.get("/api/v1/workspace/{project_id}/environments")
+def list_environments(project_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+    access = _access(session, caller, services, project_id)
+    access.require(READ_ENVIRONMENTS)
+    return {"workspace": project_id, "environments": [environments.describe(e) for e in access.project.environments]}
+
+
+@router.get("/api/v1/workspace/{project_id}/environments/{environment_id}")
+def get_environment(project_id: str, environment_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+    access = _access(session, caller, services, project_id)
+    access.require(READ_ENVIRONMENTS)
+    return {"environment": environments.describe(environments.in_project(access.project, environment_id))}
+
+
+@router.post("/api/v1/workspace/{project_id}/environments")
+def add_environment(
+    project_id: str,
+    fields: Annotated[environments.EnvironmentCreate, Depends(body(environments.EnvironmentCreate))],
+    caller: Caller,
+    session: Db,
+    services: ServicesDep,
+) -> dict[str, Any]:
+    access = _access(session, caller, services, project_id)
+    access.require(CREATE_ENVIRONMENTS)
+    environment = environments.add(session, access.project, fields.name, fields.slug, fields.position)
+    return _answer("Successfully created new environment", environments.describe(environment))
+
+
+@router.patch("/api/v1/workspace/{project_id}/environments/{environment_id}")
+def rename_environment(
+    project_id: str,
+    environment_id: str,
+    fields: Annotated[environments.EnvironmentUpdate, Depends(body(environments.EnvironmentUpdate))],
+    caller: Caller,
+    session: Db,
+    services: ServicesDep,
+) -> dict[str, Any]:
+    access = _access(session, caller, services, project_id)
+    access.require(EDIT_ENVIRONMENTS)
+    environment = environments.in_project(access.project, environment_id)
+    updated = environments.update(session, access.project, environment, fields)
+    return _answer("Successfully updated environment", environments.describe(updated))
+
+
+@router.delete("/api/v1/workspace/{project_id}/environments/{environment_id}")
+def remove_environment(project_id: str, environment_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+    access = _access(session, caller, services, project_id)
+    access.require(DELETE_ENVIRONMENTS)
+    environment = environments.in_project(access.project, environment_id)
+    return _answer("Successfully deleted environment", environments.remove(session, access.project, environment))

@@ -1,0 +1,62 @@
+"""``/api/v1/secret-imports``: make a folder show another environment's folder (create, list, delete)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from sqlalchemy.orm import Session
+
+from strongroom.api.deps import Caller, Db, ServicesDep
+from strongroom.app import Services
+from strongroom.auth.tokens import AuthenticatedIdentity
+from strongroom.errors import BadRequest
+from strongroom.projects.access import access_by_id
+from strongroom.projects.roles import CREATE_IMPORTS, DELETE_IMPORTS, READ_IMPORTS, Permission
+from strongroom.secrets import imports, paths
+from strongroom.secrets.imports import SecretImportCreate, SecretImportTarget
+from strongroom.secrets.locations import Location, locate
+from strongroom.web.bodies import body
+from strongroom.web.queries import query
+
+router = APIRouter(prefix="/api/v1/secret-imports")
+
+
+def _location(session: Session, caller: AuthenticatedIdentity, services: Services,
+              target: SecretImportCreate | SecretImportTarget, permission: Permission) -> Location:
+    project_id = target.workspaceId or target.projectId
+    if not project_id:
+        raise BadRequest("You must provide workspaceId or projectId")
+    access = access_by_id(session, caller, project_id, services.clock.now())
+    access.require(permission)
+    path = target.path if target.path is not None else target.directory
+    return locate(session, access.project, target.environment, paths.normalise(path))
+
+
+@router.post("")
+def create_import(fields: Annotated[SecretImportCreate, Depends(body(SecretImportCreate))], caller: Caller,
+                  session: Db, services: ServicesDep) -> dict[str, Any]:
+    location = _location(session, caller, services, fields, CREATE_IMPORTS)
+    row = imports.create(session, location, fields.import_, fields.isReplication)
+    return {
+        "message": "Successfully created secret import",
+        "secretImport": imports.describe(row, imports.environment_of(location.project, row)),
+    }
+
+
+@router.get("")
+def list_imports(fields: Annotated[SecretImportTarget, Depends(query(SecretImportTarget))], caller: Caller,
+                 session: Db, services: ServicesDep) -> dict[str, Any]:
+    location = _location(session, caller, services, fields, READ_IMPORTS)
+    rows = imports.of_folder(session, location.folder.id)
+    return {"secretImports": [imports.describe(row, imports.environment_of(location.project, row)) for row in rows]}
+
+
+@router.delete("/{import_id}")
+def delete_import(import_id: str, fields: Annotated[SecretImportTarget, Depends(body(SecretImportTarget))],
+                  caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+    location = _location(session, caller, services, fields, DELETE_IMPORTS)
+    row = imports.in_folder(session, location, import_id)
+    described = imports.describe(row, imports.environment_of(location.project, row))
+    imports.delete(session, row)
+    return {"message": "Successfully deleted secret import", "secretImport": described}

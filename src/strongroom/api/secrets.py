@@ -1,0 +1,161 @@
+"""Secrets: the v3 raw API (SDKs, CLI writes, Terraform) and ``GET /api/v4/secrets`` (the CLI's reads)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from strongroom.api.deps import Caller, Db, ServicesDep
+from strongroom.app import Services
+from strongroom.auth.tokens import AuthenticatedIdentity
+from strongroom.errors import BadRequest
+from strongroom.projects.access import ProjectAccess, access_by_reference
+from strongroom.projects.roles import CREATE_SECRETS, DELETE_SECRETS, EDIT_SECRETS, Permission
+from strongroom.secrets import reads, writes
+from strongroom.secrets.locations import Location, locate
+from strongroom.secrets.reads import ReadOptions
+from strongroom.secrets.requests import (
+    BatchCreate,
+    BatchDelete,
+    BatchUpdate,
+    SecretCreate,
+    SecretDelete,
+    SecretGetQuery,
+    SecretListQuery,
+    SecretListQueryV4,
+    SecretUpdate,
+)
+from strongroom.secrets.rules import key_from_path
+from strongroom.web.bodies import body
+from strongroom.web.etag import json_with_etag
+from strongroom.web.queries import query
+
+router = APIRouter()
+
+WRITE_PROJECT_MISSING = "You must provide either workspaceId or projectSlug"
+
+
+def _access(session: Session, caller: AuthenticatedIdentity, services: Services, *, project_id: str | None,
+            project_slug: str | None, missing: str) -> ProjectAccess:
+    return access_by_reference(session, caller, services.clock.now(), project_id=project_id, project_slug=project_slug,
+                               missing_message=missing)
+
+
+def _write_target(session: Session, caller: AuthenticatedIdentity, services: Services,
+                  fields: SecretCreate | SecretUpdate | SecretDelete | BatchCreate | BatchUpdate | BatchDelete,
+                  permission: Permission) -> tuple[ProjectAccess, Location]:
+    access = _access(session, caller, services, project_id=fields.workspaceId or fields.projectId,
+                     project_slug=fields.projectSlug, missing=WRITE_PROJECT_MISSING)
+    # Permission before lookup: a caller who may not write learns nothing about which folders exist.
+    access.require(permission)
+    return access, locate(session, access.project, fields.environment, fields.secretPath)
+
+
+def _read_options(fields: SecretListQuery | SecretListQueryV4 | SecretGetQuery) -> ReadOptions:
+    return ReadOptions(
+        view_values=fields.viewSecretValue,
+        expand_references=fields.expandSecretReferences,
+        include_imports=fields.imports_included,
+        recursive=fields.recursive,
+    )
+
+
+def _list(request: Request, session: Session, caller: AuthenticatedIdentity, services: Services,
+          fields: SecretListQuery | SecretListQueryV4, project_id: str | None, project_slug: str | None) -> Response:
+    if not (project_id or project_slug) or not fields.environment:
+        raise BadRequest("Missing project id or environment")
+    access = _access(session, caller, services, project_id=project_id, project_slug=project_slug,
+                     missing="Missing project id or environment")
+    options = _read_options(fields)
+    reads.require_read(access, options)  # before any lookup: nothing leaks to a caller who may not read
+    location = locate(session, access.project, fields.environment, fields.secretPath, listing=True)
+    listed = reads.list_secrets(session, services.sealer, access, location, options, fields.tag_slugs)
+    return json_with_etag(request, listed)
+
+
+# -- reads ---------------------------------------------------------------------------------
+
+
+@router.get("/api/v3/secrets/raw")
+def list_secrets(request: Request, fields: Annotated[SecretListQuery, Depends(query(SecretListQuery))], caller: Caller,
+                 session: Db, services: ServicesDep) -> Response:
+    return _list(request, session, caller, services, fields, fields.workspaceId, fields.workspaceSlug)
+
+
+@router.get("/api/v4/secrets")
+def list_secrets_v4(request: Request, fields: Annotated[SecretListQueryV4, Depends(query(SecretListQueryV4))],
+                    caller: Caller, session: Db, services: ServicesDep) -> Response:
+    return _list(request, session, caller, services, fields, fields.projectId, None)
+
+
+@router.get("/api/v3/secrets/raw/id/{secret_id}")
+@router.get("/api/v4/secrets/id/{secret_id}")
+def get_secret_by_id(request: Request, secret_id: str, caller: Caller, session: Db, services: ServicesDep) -> Response:
+    return json_with_etag(request, reads.get_by_id(session, services.sealer, caller, secret_id, services.clock.now()))
+
+
+@router.get("/api/v3/secrets/raw/{secret_name}")
+@router.get("/api/v4/secrets/{secret_name}")
+def get_secret(request: Request, secret_name: str, fields: Annotated[SecretGetQuery, Depends(query(SecretGetQuery))],
+               caller: Caller, session: Db, services: ServicesDep) -> Response:
+    key = key_from_path(secret_name)
+    if not fields.environment:
+        raise BadRequest("Missing environment")
+    access = _access(session, caller, services, project_id=fields.workspaceId or fields.projectId,
+                     project_slug=fields.workspaceSlug, missing="You must provide workspaceSlug or workspaceId")
+    options = _read_options(fields)
+    reads.require_read(access, options)
+    location = locate(session, access.project, fields.environment, fields.secretPath)
+    found = reads.get_by_name(session, services.sealer, access, location, key, options, fields.version, fields.type)
+    return json_with_etag(request, found)
+
+
+# -- writes --------------------------------------------------------------------------------
+
+
+@router.post("/api/v3/secrets/raw/{secret_name}")
+def create_secret(secret_name: str, fields: Annotated[SecretCreate, Depends(body(SecretCreate))], caller: Caller,
+                  session: Db, services: ServicesDep) -> dict[str, Any]:
+    key = key_from_path(secret_name)
+    access, location = _write_target(session, caller, services, fields, CREATE_SECRETS)
+    return writes.create(session, services.sealer, access, location, key, fields)
+
+
+@router.patch("/api/v3/secrets/raw/{secret_name}")
+def update_secret(secret_name: str, fields: Annotated[SecretUpdate, Depends(body(SecretUpdate))], caller: Caller,
+                  session: Db, services: ServicesDep) -> dict[str, Any]:
+    key = key_from_path(secret_name)
+    access, location = _write_target(session, caller, services, fields, EDIT_SECRETS)
+    return writes.update(session, services.sealer, access, location, key, fields)
+
+
+@router.delete("/api/v3/secrets/raw/{secret_name}")
+def delete_secret(secret_name: str, fields: Annotated[SecretDelete, Depends(body(SecretDelete))], caller: Caller,
+                  session: Db, services: ServicesDep) -> dict[str, Any]:
+    key = key_from_path(secret_name)
+    access, location = _write_target(session, caller, services, fields, DELETE_SECRETS)
+    return writes.delete(session, services.sealer, access, location, key, fields.type)
+
+
+@router.post("/api/v3/secrets/batch/raw")
+def create_secrets(fields: Annotated[BatchCreate, Depends(body(BatchCreate))], caller: Caller, session: Db,
+                   services: ServicesDep) -> dict[str, Any]:
+    access, location = _write_target(session, caller, services, fields, CREATE_SECRETS)
+    return writes.batch_create(session, services.sealer, access, location, fields)
+
+
+@router.patch("/api/v3/secrets/batch/raw")
+def update_secrets(fields: Annotated[BatchUpdate, Depends(body(BatchUpdate))], caller: Caller, session: Db,
+                   services: ServicesDep) -> dict[str, Any]:
+    access, location = _write_target(session, caller, services, fields, EDIT_SECRETS)
+    return writes.batch_update(session, services.sealer, access, location, fields)
+
+
+@router.delete("/api/v3/secrets/batch/raw")
+def delete_secrets(fields: Annotated[BatchDelete, Depends(body(BatchDelete))], caller: Caller, session: Db,
+                   services: ServicesDep) -> dict[str, Any]:
+    access, location = _write_target(session, caller, services, fields, DELETE_SECRETS)
+    return writes.batch_delete(session, services.sealer, access, location, fields)

@@ -1,0 +1,34 @@
+"""``/api/v1/auth/spiffe-auth``: SPIFFE Auth on an identity, and login with it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strongroom.api.auth_methods import AuthMethodApi, auth_method_router
+from strongroom.api.deps import Caller, Db, ServicesDep
+from strongroom.auth.spiffe_auth import config
+from strongroom.identities import identities
+from strongroom.identities.roles import OrgRole, require_org_role
+
+router = auth_method_router(
+    AuthMethodApi(
+        path="spiffe-auth",
+        response_key="identitySpiffeAuth",
+        display_name="SPIFFE Auth",
+        config=config,
+        attach_model=config.SpiffeAuthAttach,
+        update_model=config.SpiffeAuthUpdate,
+        login=lambda services: services.spiffe_login,
+        key_source=lambda _services, method: config.key_source(method),
+    )
+)
+
+
+@router.post("/identities/{identity_id}/refresh-bundle")
+def refresh_bundle(identity_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+    """Infisical's name for a forced bundle refresh; answers with the configuration, as Infisical does."""
+    require_org_role(caller.org_role, OrgRole.ADMIN, "edit")
+    identity = identities.get_in_org(session, identity_id, caller.org_id)
+    method = config.require(identity, missing_message="The identity does not have SPIFFE Auth attached")
+    status = services.jwks.refresh(config.key_source(method))
+    return {"identitySpiffeAuth": {**config.describe(method), "keySet": status.as_response()}}

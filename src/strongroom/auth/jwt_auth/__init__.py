@@ -1,0 +1,1 @@
+"""JWT Auth: an identity logs in with a JWT verified against static public keys or a JWKS URL."""

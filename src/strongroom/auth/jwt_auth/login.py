@@ -1,0 +1,52 @@
+"""JWT Auth login: a JWT verified against the configured keys, then OIDC Auth's bindings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from strongroom.auth.jwt_auth.config import AUTH_METHOD, key_source
+from strongroom.auth.keys.cache import JwksCache
+from strongroom.auth.oidc import bindings
+from strongroom.auth.oidc.verify import verify_presented_jwt
+from strongroom.auth.tokens import AccessTokens, IssuedToken, TokenPolicy
+from strongroom.clock import Clock
+from strongroom.errors import NotFound
+from strongroom.store.models import Identity
+
+
+@dataclass(frozen=True)
+class JwtLogin:
+    keys: JwksCache
+    tokens: AccessTokens
+    clock: Clock
+    leeway_seconds: int
+
+    def __call__(self, session: Session, identity_id: str, token: str) -> IssuedToken:
+        # 0. The identity and its JWT Auth configuration.
+        identity = session.get(Identity, identity_id)
+        config = identity.jwt_auth if identity is not None else None
+        if identity is None or config is None:
+            raise NotFound("JWT auth method not found for identity, did you configure JWT auth?")
+
+        # 1–3. Header and alg, the key by kid, signature and lifetime.
+        claims = verify_presented_jwt(token, key_source(config), self.keys, self.leeway_seconds, self.clock.timestamp())
+
+        # 4. The bindings, as OIDC Auth's.
+        bindings.check_issuer(config.bound_issuer, claims)
+        bindings.check_subject(config.bound_subject, claims)
+        bindings.check_audiences(config.bound_audiences, claims)
+        bindings.check_bound_claims(config.bound_claims, claims)
+        metadata = bindings.map_claim_metadata(config.claim_metadata_mapping, claims)
+
+        # 5. Record the login and issue the access token.
+        identity.membership.last_login_auth_method = AUTH_METHOD
+        identity.membership.last_login_time = self.clock.now()
+        return self.tokens.issue(
+            session,
+            identity_id=identity.id,
+            auth_method=AUTH_METHOD,
+            policy=TokenPolicy.of(config),
+            extra={"jwt": {"claims": metadata}} if metadata else None,
+        )

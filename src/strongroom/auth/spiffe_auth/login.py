@@ -1,0 +1,67 @@
+"""SPIFFE Auth login: a JWT-SVID verified against the trust domain's bundle, then the SPIFFE rules.
+
+After the signature: ``sub`` must be a well-formed SPIFFE ID of the configured
+trust domain (a token from another trust domain is refused even when signed
+by a key in the bundle), it must match an allowed SPIFFE ID pattern (``*`` one
+path segment, ``**`` several), and an ``aud`` value must be an allowed audience.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from strongroom.auth.keys.cache import JwksCache
+from strongroom.auth.oidc.bindings import audiences_of
+from strongroom.auth.oidc.globs import matches, split_patterns
+from strongroom.auth.oidc.refusals import LoginRefused, Refusal
+from strongroom.auth.oidc.verify import verify_presented_jwt
+from strongroom.auth.spiffe_auth.config import AUTH_METHOD, key_source
+from strongroom.auth.tokens import AccessTokens, IssuedToken, TokenPolicy
+from strongroom.clock import Clock
+from strongroom.errors import NotFound
+from strongroom.spiffe.ids import InvalidSpiffeId, SpiffeId
+from strongroom.store.models import Identity
+
+
+@dataclass(frozen=True)
+class SpiffeLogin:
+    keys: JwksCache
+    tokens: AccessTokens
+    clock: Clock
+    leeway_seconds: int
+
+    def __call__(self, session: Session, identity_id: str, token: str) -> IssuedToken:
+        # 0. The identity and its SPIFFE Auth configuration.
+        identity = session.get(Identity, identity_id)
+        config = identity.spiffe_auth if identity is not None else None
+        if identity is None or config is None:
+            raise NotFound("SPIFFE auth method not found for identity, did you configure SPIFFE auth?")
+
+        # 1–3. Header and alg, the bundle key by kid, signature and lifetime.
+        claims = verify_presented_jwt(token, key_source(config), self.keys, self.leeway_seconds, self.clock.timestamp())
+
+        # 4. The subject: a valid SPIFFE ID, of our trust domain, matching an allowed ID.
+        try:
+            spiffe_id = SpiffeId.parse(claims.get("sub"))  # type: ignore[arg-type]
+        except InvalidSpiffeId as exc:
+            raise LoginRefused(Refusal.SPIFFE_ID_INVALID, detail=str(exc)) from None
+        if spiffe_id.trust_domain != config.trust_domain:
+            raise LoginRefused(Refusal.WRONG_TRUST_DOMAIN, actual=spiffe_id.trust_domain, expected=config.trust_domain)
+        if not any(matches(str(spiffe_id), pattern) for pattern in split_patterns(config.allowed_spiffe_ids)):
+            raise LoginRefused(Refusal.SPIFFE_ID_NOT_ALLOWED)
+
+        # 5. The audience: required, and one of ours (exact: JWT-SVID audiences are names, not patterns).
+        audiences = audiences_of(claims)
+        if not audiences:
+            raise LoginRefused(Refusal.AUDIENCE_MISSING)
+        if not set(audiences) & set(split_patterns(config.allowed_audiences)):
+            raise LoginRefused(Refusal.AUDIENCE_NOT_ALLOWED)
+
+        # 6. Record the login and issue the access token.
+        identity.membership.last_login_auth_method = AUTH_METHOD
+        identity.membership.last_login_time = self.clock.now()
+        return self.tokens.issue(
+            session, identity_id=identity.id, auth_method=AUTH_METHOD, policy=TokenPolicy.of(config)
+        )

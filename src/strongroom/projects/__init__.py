@@ -1,0 +1,1 @@
+"""Projects (workspaces), their environments, project roles and identity memberships."""

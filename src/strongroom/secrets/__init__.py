@@ -1,0 +1,1 @@
+"""Secrets: folders, names and values, sealing at rest, versions, references, imports."""

@@ -1,0 +1,1 @@
+from tests.projects.workloads import spire  # noqa: F401  (fixture)
