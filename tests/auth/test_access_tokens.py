@@ -289,3 +289,12 @@ def test_behind_a_trusted_proxy_the_proxys_own_address_is_not_the_client(proxied
     _, token = login(proxied_api, provider, authority, accessTokenTrustedIps=[{"ipAddress": "127.0.0.1/32"}])
     assert_api_error(proxied_api.probe(token, headers={"X-Forwarded-For": "10.1.2.3"}), 403, "ForbiddenError")
     assert proxied_api.probe(token).status_code == 200
+
+
+def test_a_trusted_ip_written_as_ipv4_mapped_ipv6_matches_the_ipv4_client(api: Api, provider: DiscoveryProvider,
+                                                                          authority: JwtSvidAuthority) -> None:
+    identity_id = api.identity_with_oidc(provider, role="member", accessTokenTrustedIps=[{"ipAddress": "::ffff:127.0.0.1"}])
+    stored = api.admin("GET", f"/api/v1/auth/oidc-auth/identities/{identity_id}").json()["identityOidcAuth"]
+    assert stored["accessTokenTrustedIps"] == [{"ipAddress": "127.0.0.1", "type": "ipv4"}]
+    token = api.access_token(identity_id, authority.mint(SPIFFE_ID, [AUDIENCE]))
+    assert api.probe(token).status_code == 200

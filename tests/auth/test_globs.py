@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from strongroom.auth.oidc.globs import matches, normalise_pattern_list, split_patterns
+from strongroom.auth.verify.globs import matches, normalise_pattern_list, split_patterns
 from strongroom.spiffe.dev_spire import DiscoveryProvider, JwtSvidAuthority
 from tests.conftest import AUDIENCE, Api
 from tests.support import assert_api_error

@@ -30,5 +30,6 @@ def refresh_bundle(identity_id: str, caller: Caller, session: Db, services: Serv
     require_org_role(caller.org_role, OrgRole.ADMIN, "edit")
     identity = identities.get_in_org(session, identity_id, caller.org_id)
     method = config.require(identity, missing_message="The identity does not have SPIFFE Auth attached")
+    session.commit()  # a read so far: don't hold SQLite's write lock across the fetch
     status = services.jwks.refresh(config.key_source(method))
     return {"identitySpiffeAuth": {**config.describe(method), "keySet": status.as_response()}}

@@ -13,7 +13,7 @@ from cryptography import x509
 from pydantic import BaseModel, ConfigDict, Field
 from wcmatch import glob as wcglob
 
-from strongroom.auth.oidc.globs import compile_pattern, normalise_pattern_list, split_patterns
+from strongroom.auth.verify.globs import compile_pattern, normalise_pattern_list, split_patterns
 from strongroom.auth.trusted_ips import DEFAULT_TRUSTED_IPS, parse_trusted_ips
 from strongroom.errors import BadRequest
 from strongroom.store.models import AccessTokenPolicy
@@ -98,16 +98,16 @@ def check_http_url(url: str, field: str, *, https_only: bool = False) -> str:
     return url
 
 
-def check_ca_cert(pem: str) -> str:
+def check_ca_cert(pem: str, field: str = "caCert") -> str:
     pem = pem.strip()
     if not pem:
         return ""
     try:
         certificates = x509.load_pem_x509_certificates(pem.encode())
     except ValueError:
-        raise BadRequest("the CA certificate is not a PEM-encoded X.509 certificate") from None
+        raise BadRequest(f"{field} is not a PEM-encoded X.509 certificate") from None
     if not certificates:
-        raise BadRequest("the CA certificate is not a PEM-encoded X.509 certificate")
+        raise BadRequest(f"{field} is not a PEM-encoded X.509 certificate")
     return pem
 
 

@@ -25,7 +25,8 @@ def parse_trusted_ip(text: str) -> dict[str, Any]:
                 "type": f"ipv{network.version}",
                 "prefix": network.prefixlen,
             }
-        address = ipaddress.ip_address(text)
+        # An IPv4-mapped IPv6 address is the IPv4 client it maps, as the check sees it.
+        address = normalise_address(ipaddress.ip_address(text))
     except ValueError as exc:
         raise BadRequest(f"{INVALID_IP_MESSAGE}: {text!r}") from exc
     return {"ipAddress": str(address), "type": f"ipv{address.version}"}

@@ -119,7 +119,7 @@ def attach(session: Session, identity: Identity, fields: JwtAuthAttach) -> Ident
         identity_id=identity.id,
         configuration_type=fields.configurationType,
         jwks_url=fields.jwksUrl.strip(),
-        jwks_ca_cert=check_ca_cert(fields.jwksCaCert),
+        jwks_ca_cert=check_ca_cert(fields.jwksCaCert, "jwksCaCert"),
         public_keys=_check_public_keys(fields.publicKeys),
         bound_issuer=fields.boundIssuer.strip(),
         bound_audiences=check_pattern_list(fields.boundAudiences, "boundAudiences"),
@@ -151,7 +151,7 @@ def update(session: Session, identity: Identity, fields: JwtAuthUpdate) -> Ident
     if fields.jwksUrl is not None:
         config.jwks_url = fields.jwksUrl.strip()
     if fields.jwksCaCert is not None:
-        config.jwks_ca_cert = check_ca_cert(fields.jwksCaCert)
+        config.jwks_ca_cert = check_ca_cert(fields.jwksCaCert, "jwksCaCert")
     if fields.publicKeys is not None:
         config.public_keys = _check_public_keys(fields.publicKeys)
     if fields.boundIssuer is not None:

@@ -8,9 +8,10 @@ from sqlalchemy.orm import Session
 
 from strongroom.auth.jwt_auth.config import AUTH_METHOD, key_source
 from strongroom.auth.keys.cache import JwksCache
-from strongroom.auth.oidc import bindings
-from strongroom.auth.oidc.verify import verify_presented_jwt
-from strongroom.auth.tokens import AccessTokens, IssuedToken, TokenPolicy
+from strongroom.auth.verify import bindings
+from strongroom.auth.verify.signature import verify_presented_jwt
+from strongroom.auth.logins import issue_after_login
+from strongroom.auth.tokens import AccessTokens, IssuedToken
 from strongroom.clock import Clock
 from strongroom.errors import NotFound
 from strongroom.store.models import Identity
@@ -30,6 +31,8 @@ class JwtLogin:
         if identity is None or config is None:
             raise NotFound("JWT auth method not found for identity, did you configure JWT auth?")
 
+        session.commit()  # nothing written yet; don't hold SQLite's write lock across a key fetch
+
         # 1–3. Header and alg, the key by kid, signature and lifetime.
         claims = verify_presented_jwt(token, key_source(config), self.keys, self.leeway_seconds, self.clock.timestamp())
 
@@ -41,12 +44,4 @@ class JwtLogin:
         metadata = bindings.map_claim_metadata(config.claim_metadata_mapping, claims)
 
         # 5. Record the login and issue the access token.
-        identity.membership.last_login_auth_method = AUTH_METHOD
-        identity.membership.last_login_time = self.clock.now()
-        return self.tokens.issue(
-            session,
-            identity_id=identity.id,
-            auth_method=AUTH_METHOD,
-            policy=TokenPolicy.of(config),
-            extra={"jwt": {"claims": metadata}} if metadata else None,
-        )
+        return issue_after_login(session, self.tokens, self.clock, identity, AUTH_METHOD, config, metadata)

@@ -9,44 +9,31 @@ anything is stored.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
-from cryptography import x509
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
-from wcmatch import glob as wcglob
 
-from strongroom.auth.oidc.globs import compile_pattern, normalise_pattern_list, split_patterns
+from strongroom.auth.method_config import (
+    TokenPolicyFields,
+    TokenPolicyUpdate,
+    apply_policy_update,
+    check_ca_cert,
+    check_claim_map,
+    check_http_url,
+    check_pattern,
+    check_pattern_list,
+    policy_columns,
+    policy_response,
+)
 from strongroom.auth.tokens import AccessTokens
-from strongroom.auth.trusted_ips import DEFAULT_TRUSTED_IPS, parse_trusted_ips
 from strongroom.clock import iso
 from strongroom.errors import BadRequest
 from strongroom.store.models import Identity, IdentityOidcAuth
 
 AUTH_METHOD = "oidc-auth"
-MAX_TTL_SECONDS = 315360000  # ten years, Infisical's bound
 
 
-class TrustedIp(BaseModel):
-    ipAddress: str
-
-
-class TokenPolicyFields(BaseModel):
-    """The access-token fields every auth method shares."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    accessTokenTTL: int = Field(default=2592000, ge=0, le=MAX_TTL_SECONDS)
-    accessTokenMaxTTL: int = Field(default=2592000, ge=0, le=MAX_TTL_SECONDS)
-    accessTokenNumUsesLimit: int = Field(default=0, ge=0)
-    accessTokenTrustedIps: list[TrustedIp] = Field(
-        default_factory=lambda: [TrustedIp(ipAddress=cidr) for cidr in DEFAULT_TRUSTED_IPS], min_length=1
-    )
-
-
-class OidcAuthAttach(TokenPolicyFields):
-    oidcDiscoveryUrl: str = Field(min_length=1)
-    caCert: str = ""
+class OidcBindings(BaseModel):
     # Infisical requires boundIssuer; SPIRE issues no `iss` unless jwt_issuer is
     # set, so here an empty issuer means "not checked" (keys still come only from the configured URL).
     boundIssuer: str = ""
@@ -56,9 +43,12 @@ class OidcAuthAttach(TokenPolicyFields):
     boundSubject: str = ""
 
 
-class OidcAuthUpdate(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class OidcAuthAttach(TokenPolicyFields, OidcBindings):
+    oidcDiscoveryUrl: str = Field(min_length=1)
+    caCert: str = ""
 
+
+class OidcAuthUpdate(TokenPolicyUpdate):
     oidcDiscoveryUrl: str | None = Field(default=None, min_length=1)
     caCert: str | None = None
     boundIssuer: str | None = None
@@ -66,86 +56,19 @@ class OidcAuthUpdate(BaseModel):
     boundClaims: dict[str, str] | None = None
     claimMetadataMapping: dict[str, str] | None = None
     boundSubject: str | None = None
-    accessTokenTTL: int | None = Field(default=None, ge=0, le=MAX_TTL_SECONDS)
-    accessTokenMaxTTL: int | None = Field(default=None, ge=0, le=MAX_TTL_SECONDS)
-    accessTokenNumUsesLimit: int | None = Field(default=None, ge=0)
-    accessTokenTrustedIps: list[TrustedIp] | None = Field(default=None, min_length=1)
-
-
-# -- validation and normal forms ----------------------------------------------
 
 
 def check_discovery_url(url: str) -> str:
-    url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BadRequest(f"oidcDiscoveryUrl must be an http(s) URL, got {url!r}")
-    if parts.username or parts.password:
-        raise BadRequest("URLs with user credentials (e.g., user:pass@) are not allowed")
-    if parts.query or parts.fragment:
-        raise BadRequest("oidcDiscoveryUrl must not carry a query or fragment")
+    url = check_http_url(url, "oidcDiscoveryUrl")
+    if "?" in url:
+        raise BadRequest("oidcDiscoveryUrl must not carry a query")
     return url
-
-
-def check_ca_cert(pem: str) -> str:
-    pem = pem.strip()
-    if not pem:
-        return ""
-    try:
-        certificates = x509.load_pem_x509_certificates(pem.encode())
-    except ValueError:
-        raise BadRequest("caCert is not a PEM-encoded X.509 certificate") from None
-    if not certificates:
-        raise BadRequest("caCert is not a PEM-encoded X.509 certificate")
-    return pem
-
-
-def _check_pattern(pattern: str, field: str) -> None:
-    try:
-        compile_pattern(pattern)
-    except (ValueError, wcglob.PatternLimitException) as exc:
-        raise BadRequest(f"{field}: {pattern!r} is not a valid pattern ({exc})") from None
-
-
-def check_pattern_list(text: str, field: str) -> str:
-    """``"a, b,c"`` → ``"a, b, c"``; a list that is given but holds only empty entries is refused."""
-    normal = normalise_pattern_list(text)
-    if text.strip() and not normal:
-        raise BadRequest(f"{field} holds only empty patterns")
-    for pattern in split_patterns(normal):
-        _check_pattern(pattern, field)
-    return normal
-
-
-def check_claim_map(claims: dict[str, str], field: str) -> dict[str, str]:
-    normal: dict[str, str] = {}
-    for key, value in claims.items():
-        if not key.strip():
-            raise BadRequest(f"{field} has an empty claim name")
-        joined = normalise_pattern_list(value)
-        if not joined:
-            raise BadRequest(f"{field}.{key} is empty; an empty pattern would admit nothing")
-        for pattern in split_patterns(joined):
-            _check_pattern(pattern, f"{field}.{key}")
-        normal[key.strip()] = joined
-    return normal
-
-
-def check_ttls(ttl: int, max_ttl: int) -> None:
-    if max_ttl > 0 and ttl > max_ttl:
-        raise BadRequest("Access token TTL cannot be greater than max TTL")
-
-
-# -- the service --------------------------------------------------------------
 
 
 def describe(config: IdentityOidcAuth, *, with_ca_cert: bool = True) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": config.id,
-        "accessTokenTTL": config.access_token_ttl,
-        "accessTokenMaxTTL": config.access_token_max_ttl,
-        "accessTokenNumUsesLimit": config.access_token_num_uses_limit,
-        "accessTokenTrustedIps": config.access_token_trusted_ips,
+        **policy_response(config),
         "identityId": config.identity_id,
         "oidcDiscoveryUrl": config.oidc_discovery_url,
         "boundIssuer": config.bound_issuer,
@@ -164,7 +87,6 @@ def describe(config: IdentityOidcAuth, *, with_ca_cert: bool = True) -> dict[str
 def attach(session: Session, identity: Identity, fields: OidcAuthAttach) -> IdentityOidcAuth:
     if identity.oidc_auth is not None:
         raise BadRequest("Failed to add OIDC Auth to already configured identity")
-    check_ttls(fields.accessTokenTTL, fields.accessTokenMaxTTL)
     config = IdentityOidcAuth(
         identity_id=identity.id,
         oidc_discovery_url=check_discovery_url(fields.oidcDiscoveryUrl),
@@ -176,14 +98,9 @@ def attach(session: Session, identity: Identity, fields: OidcAuthAttach) -> Iden
             check_claim_map(fields.claimMetadataMapping, "claimMetadataMapping")
             if fields.claimMetadataMapping is not None else None
         ),
-        bound_subject=fields.boundSubject,
-        access_token_ttl=fields.accessTokenTTL,
-        access_token_max_ttl=fields.accessTokenMaxTTL,
-        access_token_num_uses_limit=fields.accessTokenNumUsesLimit,
-        access_token_trusted_ips=parse_trusted_ips(ip.ipAddress for ip in fields.accessTokenTrustedIps),
+        bound_subject=check_pattern(fields.boundSubject, "boundSubject"),
+        **policy_columns(fields),
     )
-    if config.bound_subject:
-        _check_pattern(config.bound_subject, "boundSubject")
     session.add(config)
     session.flush()
     return config
@@ -197,9 +114,7 @@ def require(identity: Identity, *, missing_message: str) -> IdentityOidcAuth:
 
 def update(session: Session, identity: Identity, fields: OidcAuthUpdate) -> IdentityOidcAuth:
     config = require(identity, missing_message="Failed to update OIDC Auth")
-    ttl = fields.accessTokenTTL if fields.accessTokenTTL is not None else config.access_token_ttl
-    max_ttl = fields.accessTokenMaxTTL if fields.accessTokenMaxTTL is not None else config.access_token_max_ttl
-    check_ttls(ttl, max_ttl)
+    apply_policy_update(config, fields)
     if fields.oidcDiscoveryUrl is not None:
         config.oidc_discovery_url = check_discovery_url(fields.oidcDiscoveryUrl)
     if fields.caCert is not None:
@@ -213,15 +128,7 @@ def update(session: Session, identity: Identity, fields: OidcAuthUpdate) -> Iden
     if fields.claimMetadataMapping is not None:
         config.claim_metadata_mapping = check_claim_map(fields.claimMetadataMapping, "claimMetadataMapping")
     if fields.boundSubject is not None:
-        if fields.boundSubject:
-            _check_pattern(fields.boundSubject, "boundSubject")
-        config.bound_subject = fields.boundSubject
-    if fields.accessTokenTrustedIps is not None:
-        config.access_token_trusted_ips = parse_trusted_ips(ip.ipAddress for ip in fields.accessTokenTrustedIps)
-    config.access_token_ttl = ttl
-    config.access_token_max_ttl = max_ttl
-    if fields.accessTokenNumUsesLimit is not None:
-        config.access_token_num_uses_limit = fields.accessTokenNumUsesLimit
+        config.bound_subject = check_pattern(fields.boundSubject, "boundSubject")
     session.flush()
     return config
 

@@ -10,14 +10,13 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from strongroom.auth.oidc import bindings
+from strongroom.auth.verify import bindings
 from strongroom.auth.oidc.config import AUTH_METHOD
-from strongroom.auth.oidc.jws import read_jws_header
-from strongroom.auth.keys.cache import JwksCache, KeySourceUnavailable
+from strongroom.auth.keys.cache import JwksCache
 from strongroom.auth.keys.sources import OidcDiscoverySource, discovery_base_url
-from strongroom.auth.oidc.refusals import LoginRefused, Refusal
-from strongroom.auth.oidc.verify import choose_keys, verify_signature_and_lifetime
-from strongroom.auth.tokens import AccessTokens, IssuedToken, TokenPolicy
+from strongroom.auth.logins import issue_after_login
+from strongroom.auth.verify.signature import verify_presented_jwt
+from strongroom.auth.tokens import AccessTokens, IssuedToken
 from strongroom.clock import Clock
 from strongroom.errors import NotFound
 from strongroom.store.models import Identity, IdentityOidcAuth
@@ -45,24 +44,16 @@ class OidcLogin:
         if identity is None or config is None:
             raise NotFound("OIDC auth method not found for identity, did you configure OIDC auth?")
 
-        # 1. A compact JWS of sane size whose alg JWT-SVIDs may use; nothing else is trusted yet.
-        header = read_jws_header(token)
-
-        # 2. The issuer's key named by kid, of a type that fits alg.
-        source = self.key_source(config)
         # Nothing is written yet: end the read transaction before the key fetch may go to the network.
         # On SQLite an open transaction holds the database's write lock, so a slow issuer would
         # stall every other request (and past busy_timeout, fail them).
         session.commit()
-        try:
-            candidates = self.keys.signing_keys(source, header.kid)
-        except KeySourceUnavailable as exc:
-            raise LoginRefused(Refusal.KEY_SOURCE_UNAVAILABLE, source=source.describe(), detail=str(exc)) from None
-        keys = choose_keys(candidates, header)
 
-        # 3. Signature, then exp (required), nbf and iat.
-        now = self.clock.timestamp()
-        claims = verify_signature_and_lifetime(token, header, keys, self.leeway_seconds, now)
+        # 1–3. A compact JWS of sane size whose alg JWT-SVIDs may use; the issuer's key named by
+        # kid (from the discovery document's jwks_uri), of a type that fits alg; the signature,
+        # then exp (required), nbf and iat.
+        claims = verify_presented_jwt(token, self.key_source(config), self.keys, self.leeway_seconds,
+                                      self.clock.timestamp())
 
         # 4. The method's bindings: issuer, subject, audiences, claims.
         bindings.check_issuer(config.bound_issuer, claims)
@@ -72,12 +63,4 @@ class OidcLogin:
         metadata = bindings.map_claim_metadata(config.claim_metadata_mapping, claims)
 
         # 5. Record the login and issue the access token.
-        identity.membership.last_login_auth_method = AUTH_METHOD
-        identity.membership.last_login_time = self.clock.now()
-        return self.tokens.issue(
-            session,
-            identity_id=identity.id,
-            auth_method=AUTH_METHOD,
-            policy=TokenPolicy.of(config),
-            extra={"oidc": {"claims": metadata}} if metadata else None,
-        )
+        return issue_after_login(session, self.tokens, self.clock, identity, AUTH_METHOD, config, metadata)

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from strongroom.auth.keys.cache import JwksCache
-from strongroom.auth.oidc.bindings import audiences_of
-from strongroom.auth.oidc.globs import matches, split_patterns
-from strongroom.auth.oidc.refusals import LoginRefused, Refusal
-from strongroom.auth.oidc.verify import verify_presented_jwt
+from strongroom.auth.verify.bindings import audiences_of
+from strongroom.auth.verify.globs import matches, split_patterns
+from strongroom.auth.verify.refusals import LoginRefused, Refusal
+from strongroom.auth.verify.signature import verify_presented_jwt
 from strongroom.auth.spiffe_auth.config import AUTH_METHOD, key_source
-from strongroom.auth.tokens import AccessTokens, IssuedToken, TokenPolicy
+from strongroom.auth.logins import issue_after_login
+from strongroom.auth.tokens import AccessTokens, IssuedToken
 from strongroom.clock import Clock
 from strongroom.errors import NotFound
 from strongroom.spiffe.ids import InvalidSpiffeId, SpiffeId
@@ -38,6 +39,8 @@ class SpiffeLogin:
         config = identity.spiffe_auth if identity is not None else None
         if identity is None or config is None:
             raise NotFound("SPIFFE auth method not found for identity, did you configure SPIFFE auth?")
+
+        session.commit()  # nothing written yet; don't hold SQLite's write lock across a key fetch
 
         # 1–3. Header and alg, the bundle key by kid, signature and lifetime.
         claims = verify_presented_jwt(token, key_source(config), self.keys, self.leeway_seconds, self.clock.timestamp())
@@ -60,8 +63,4 @@ class SpiffeLogin:
             raise LoginRefused(Refusal.AUDIENCE_NOT_ALLOWED)
 
         # 6. Record the login and issue the access token.
-        identity.membership.last_login_auth_method = AUTH_METHOD
-        identity.membership.last_login_time = self.clock.now()
-        return self.tokens.issue(
-            session, identity_id=identity.id, auth_method=AUTH_METHOD, policy=TokenPolicy.of(config)
-        )
+        return issue_after_login(session, self.tokens, self.clock, identity, AUTH_METHOD, config)

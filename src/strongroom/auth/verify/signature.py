@@ -8,9 +8,9 @@ import jwt
 
 from strongroom.auth.keys.cache import JwksCache, KeySourceUnavailable
 from strongroom.auth.keys.sources import KeySource
-from strongroom.auth.oidc.jws import JwsHeader, read_jws_header
+from strongroom.auth.verify.jws import JwsHeader, read_jws_header
 from strongroom.auth.keys.jwk import SigningKey
-from strongroom.auth.oidc.refusals import LoginRefused, Refusal
+from strongroom.auth.verify.refusals import LoginRefused, Refusal
 
 # Tokens without a kid are tried against each fitting key, but only this many
 # (Infisical's limit), so one login cannot cost unbounded signature checks.

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from strongroom.auth.oidc.globs import matches, split_patterns
-from strongroom.auth.oidc.refusals import LoginRefused, Refusal
+from strongroom.auth.verify.globs import matches, split_patterns
+from strongroom.auth.verify.refusals import LoginRefused, Refusal
 
 ClaimValue = str | int | float | bool | list[str]
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from strongroom.auth.oidc.refusals import LoginRefused, Refusal
+from strongroom.auth.verify.refusals import LoginRefused, Refusal
 
 MAX_JWT_BYTES = 16 * 1024
 
