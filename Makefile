@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The demo: Strongroom on the embedded default plus the development SPIRE stand-in (see README).
 run: $(STAMP)
-	$(BIN)/strongroom server
+	$(BIN)/strongroom demo
 
 test: $(STAMP)
 	$(BIN)/pytest -q
@@ -24,4 +25,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .strongroom
+	rm -rf $(VENV) .strongroom .strongroom-demo

@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import NoReturn
 
 import typer
 from rich.console import Console
 
+from strongroom.cli import demo, dev, login, run, secret_commands
+from strongroom.cli.agent import command as agent_command
 from strongroom.settings import Settings, settings_table_markdown
 
-app = typer.Typer(help="Strongroom: secrets for workloads with a cryptographic identity.", no_args_is_help=True)
+app = typer.Typer(
+    help="Strongroom: secrets for workloads with a cryptographic identity.",
+    no_args_is_help=True,
+    # A known problem is reported in one line (strongroom.cli.failures); a traceback is a bug, shown plainly.
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 err = Console(stderr=True)
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     err.print(f"[red]error:[/red] {message}")
     raise typer.Exit(1)
 
@@ -104,38 +112,19 @@ def bootstrap(
     print(result.token)
 
 
-dev_app = typer.Typer(help="Development helpers. Never use them in production.", no_args_is_help=True)
-app.add_typer(dev_app, name="dev")
-
-
-@dev_app.command("spire")
-def dev_spire(
-    port: int = typer.Option(8081, help="Port of the stand-in discovery provider."),
-    trust_domain: str = typer.Option("example.org", help="Trust domain of the issued SVIDs."),
-    spiffe_id: str = typer.Option("spiffe://example.org/workload/api-server", help="SPIFFE ID minted by default."),
-) -> None:
-    """Run a SPIRE stand-in: an OIDC discovery provider with in-memory ES256 keys. DEVELOPMENT ONLY."""
-    import threading
-
-    from strongroom.spiffe.dev_spire import DiscoveryProvider, JwtSvidAuthority
-
-    authority = JwtSvidAuthority(trust_domain=trust_domain)
-    provider = DiscoveryProvider(authority, port=port, mint_endpoint=True, default_spiffe_id=spiffe_id)
-    authority.issuer = provider.url
-    err.print("[bold red]DEVELOPMENT ONLY[/bold red]: keys live in memory and anyone can mint SVIDs from this process.")
-    err.print(f"discovery URL: {provider.url}   (issuer {provider.issuer})")
-    err.print(f"a JWT-SVID:    curl -s '{provider.url}/dev/jwt-svid?audience=strongroom'")
-    provider.start()
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        provider.stop()
-
-
 @app.command("settings")
 def show_settings() -> None:
     """Print every STRONGROOM_* setting as a Markdown table."""
     print(settings_table_markdown())
+
+
+# The workload side and the development helpers, one module per command.
+login.register(app)
+secret_commands.register(app)
+run.register(app)
+agent_command.register(app)
+dev.register(app)
+demo.register(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,11 @@
   thread, counts its requests, and can be told to fail, so tests can watch how
   often and how Strongroom fetches.
 
+The rest of the stand-in builds on these: ``rotation.KeyRotator`` runs SPIRE's
+key timetable, ``workload_api.WorkloadApiServer`` serves the SPIFFE Workload
+API (JWT-SVIDs and bundle streams) from the same authority, and
+``stand_in.SpireStandIn`` puts them together for ``strongroom dev spire``.
+
 Its keys live in memory and are not protected: never trust it in production.
 """
 
@@ -46,9 +51,13 @@ class AuthorityKey:
     kid: str
     alg: str
     private_key: Any
+    # The key's validity (Unix seconds), as SPIRE's key slots have it; None for keys tests make by hand.
+    not_before: float | None = None
+    not_after: float | None = None
 
     @classmethod
-    def generate(cls, key_type: str = "ec-p256") -> "AuthorityKey":
+    def generate(cls, key_type: str = "ec-p256", *, not_before: float | None = None,
+                 not_after: float | None = None) -> "AuthorityKey":
         if key_type == "ec-p256":
             private: Any = ec.generate_private_key(ec.SECP256R1())
         elif key_type == "ec-p384":
@@ -57,7 +66,8 @@ class AuthorityKey:
             private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         else:
             raise ValueError(f"unknown key type {key_type!r}; use one of {', '.join(KEY_TYPES)}")
-        return cls(kid=new_kid(), alg=KEY_TYPES[key_type], private_key=private)
+        return cls(kid=new_kid(), alg=KEY_TYPES[key_type], private_key=private, not_before=not_before,
+                   not_after=not_after)
 
     def public_jwk(self, *, with_use: bool = False) -> dict[str, Any]:
         public = self.private_key.public_key()
@@ -70,6 +80,12 @@ class AuthorityKey:
         jwk["alg"] = self.alg  # SPIRE's /keys always carries alg (since v1.2.1)
         if with_use:
             jwk["use"] = "sig"  # only with the provider's set_key_use = true
+        return jwk
+
+    def workload_jwk(self) -> dict[str, Any]:
+        """The key as the Workload API's JWT bundles carry it: key material and ``kid``, no ``alg`` or ``use``."""
+        jwk = self.public_jwk()
+        jwk.pop("alg", None)
         return jwk
 
 
@@ -86,13 +102,20 @@ class JwtSvidAuthority:
         if self.active is None:
             self.active = AuthorityKey.generate(self.key_type)
             self.published.append(self.active)
+        # Bumped on every change of the published keys or the signing key; the Workload API's
+        # FetchJWTBundles streams wait on it to push the new bundle.
+        self.generation = 0
+        self._changed = threading.Condition(self._lock)
 
     # -- SPIRE's rotation schedule: prepare (publish), activate (sign), prune (unpublish).
+    # strongroom.spiffe.rotation.KeyRotator calls these on SPIRE's timetable; tests call them directly.
 
-    def prepare_key(self, key_type: str | None = None) -> AuthorityKey:
-        key = AuthorityKey.generate(key_type or self.key_type)
+    def prepare_key(self, key_type: str | None = None, *, not_before: float | None = None,
+                    not_after: float | None = None) -> AuthorityKey:
+        key = AuthorityKey.generate(key_type or self.key_type, not_before=not_before, not_after=not_after)
         with self._lock:
             self.published.append(key)
+            self._announce()
         return key
 
     def activate(self, key: AuthorityKey) -> None:
@@ -100,10 +123,31 @@ class JwtSvidAuthority:
             if key not in self.published:
                 raise ValueError("a key must be published before it signs")
             self.active = key
+            self._announce()
 
     def prune(self, key: AuthorityKey) -> None:
         with self._lock:
             self.published = [k for k in self.published if k.kid != key.kid]
+            self._announce()
+
+    def _announce(self) -> None:
+        self.generation += 1
+        self._changed.notify_all()
+
+    def wait_for_change(self, seen_generation: int, timeout: float) -> int:
+        """Block until the keys change after ``seen_generation`` (or ``timeout`` passes); the current generation."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.generation != seen_generation, timeout=timeout)
+            return self.generation
+
+    def workload_bundle(self) -> tuple[int, dict[str, Any]]:
+        """(generation, JWKS) as SPIRE Agent serves JWT bundles on the Workload API: a plain key set."""
+        with self._lock:
+            return self.generation, {"keys": [key.workload_jwk() for key in self.published]}
+
+    def find_key(self, kid: str) -> AuthorityKey | None:
+        with self._lock:
+            return next((key for key in self.published if key.kid == kid), None)
 
     def jwks(self, *, with_use: bool = False) -> dict[str, Any]:
         with self._lock:
@@ -146,11 +190,15 @@ class JwtSvidAuthority:
         key = key or self.active
         assert key is not None
         issued_at = int(now if now is not None else time.time())
+        expires_at = issued_at + ttl_seconds
+        if key.not_after is not None:
+            # As SPIRE: a JWT-SVID never outlives the key that signed it.
+            expires_at = min(expires_at, int(key.not_after))
         claims: dict[str, Any] = {
             "sub": spiffe_id,
             "aud": [audience] if isinstance(audience, str) else list(audience),
             "iat": issued_at,
-            "exp": issued_at + ttl_seconds,
+            "exp": expires_at,
         }
         if self.issuer:
             claims["iss"] = self.issuer
