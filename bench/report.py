@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from profiling import ProfileSummary
 from resources import ResourceUse
 from wrk import Load, WrkReport
 
@@ -42,6 +43,7 @@ class ScenarioResult:
     runs: list[Measurement] = field(default_factory=list)
     skipped: str | None = None
     notes: list[str] = field(default_factory=list)
+    profile: ProfileSummary | None = None  # --profile: every measured run's samples pooled
 
     def _median(self, values: list[float]) -> float:
         return statistics.median(values) if values else 0.0
@@ -78,22 +80,95 @@ class ScenarioResult:
             "median": self.summary(),
             "runs": [m.as_json() for m in self.runs],
             "notes": self.notes,
+            **({"profile": self.profile.as_json()} if self.profile is not None else {}),
         }
 
 
 @dataclass
 class BackendResult:
     backend: str
+    dataset: str = "small"  # "small": the benchmark's own instance; "scale": after bench/scale.py loaded its rows
     scenarios: list[ScenarioResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     complete: bool = False
+    load: dict[str, Any] | None = None  # scale: what was loaded, and how long it took
+    scale: BackendResult | None = None  # --scale: the same scenarios on the same server, after the load
+
+    @property
+    def label(self) -> str:
+        return self.backend if self.dataset == "small" else f"{self.backend}, --scale"
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "complete": self.complete,
+            "dataset": self.dataset,
             "scenarios": [s.as_json() for s in self.scenarios],
             "notes": self.notes,
         }
+        if self.load is not None:
+            document["load"] = self.load
+        if self.scale is not None:
+            document["scale"] = self.scale.as_json()
+            document["scale_comparison"] = scale_comparison(self, self.scale)
+        return document
+
+
+# Issue 7: with the scale data set, each scenario stays within 15% of its small-database rate.
+SCALE_TOLERANCE = 0.15
+
+
+def scale_comparison(small: BackendResult, scale: BackendResult) -> list[dict[str, Any]]:
+    """Per Strongroom scenario: the rate, latency and CPU per request on both data sets, and the change."""
+    scaled = {s.name: s for s in scale.scenarios}
+    rows = []
+    for before in small.scenarios:
+        after = scaled.get(before.name)
+        a, b = before.summary(), after.summary() if after is not None else None
+        if before.server != "strongroom" or a is None or b is None:
+            continue
+        change = b["requests_per_second"] / a["requests_per_second"] - 1 if a["requests_per_second"] else 0.0
+        ratio_change = b["ratio_to_hello"] / a["ratio_to_hello"] - 1 if a["ratio_to_hello"] else 0.0
+        rows.append({
+            "name": before.name,
+            "title": before.title,
+            "small_requests_per_second": a["requests_per_second"],
+            "scale_requests_per_second": b["requests_per_second"],
+            "change": round(change, 4),
+            "small_ratio_to_hello": a["ratio_to_hello"],
+            "scale_ratio_to_hello": b["ratio_to_hello"],
+            "ratio_change": round(ratio_change, 4),
+            "small_p99_ms": a["p99_ms"],
+            "scale_p99_ms": b["p99_ms"],
+            "small_cpu_ms_per_request": a["cpu_ms_per_request"],
+            "scale_cpu_ms_per_request": b["cpu_ms_per_request"],
+            # Judged on the ratio to the hello-world of the same round: the machine's drift between the
+            # two halves of the run (other load on a shared host) is taken out, as for every other figure.
+            "within_tolerance": abs(ratio_change) <= SCALE_TOLERANCE,
+        })
+    return rows
+
+
+def scale_table(small: BackendResult, scale: BackendResult) -> str:
+    rows = scale_comparison(small, scale)
+    heading = (
+        f"Strongroom on {small.backend}: small database vs --scale ({scale.load.get('description', '') if scale.load else ''})"
+    )
+    columns = ("scenario", "req/s small", "req/s scale", "change", "vs hello small", "vs hello scale",
+               "change", "CPU ms/req small", "CPU ms/req scale", f"within {SCALE_TOLERANCE:.0%}")
+    cells = [[
+        r["title"], f"{r['small_requests_per_second']:,.0f}", f"{r['scale_requests_per_second']:,.0f}",
+        f"{100 * r['change']:+.1f}%", f"{r['small_ratio_to_hello']:.3f}", f"{r['scale_ratio_to_hello']:.3f}",
+        f"{100 * r['ratio_change']:+.1f}%",
+        f"{r['small_cpu_ms_per_request']:.3f}" if r["small_cpu_ms_per_request"] is not None else "-",
+        f"{r['scale_cpu_ms_per_request']:.3f}" if r["scale_cpu_ms_per_request"] is not None else "-",
+        "yes" if r["within_tolerance"] else "NO",
+    ] for r in rows]
+    widths = [max(len(c[i]) for c in [*cells, list(columns)]) for i in range(len(columns))]
+
+    def line(c: list[str]) -> str:
+        return "  ".join([f"{c[0]:<{widths[0]}}"] + [f"{v:>{w}}" for v, w in zip(c[1:], widths[1:])])
+
+    return "\n".join([heading, line(list(columns)), line(["-" * w for w in widths]), *map(line, cells)])
 
 
 _COLUMNS = ("scenario", "req/s", "p50 ms", "p99 ms", "errors", "CPU s", "CPU ms/req", "peak RSS MB", "vs hello")
@@ -128,7 +203,7 @@ def table(result: BackendResult, load: Load, runs: int) -> str:
         return "  ".join([f"{cells[0]:<{widths[0]}}"] + [f"{c:>{w}}" for c, w in zip(cells[1:], widths[1:])])
 
     heading = (
-        f"Strongroom on {result.backend}: {load.connections} connections, {load.threads} wrk threads, "
+        f"Strongroom on {result.label}: {load.connections} connections, {load.threads} wrk threads, "
         f"{load.duration_seconds} s per run, medians of {runs} run{'s' if runs != 1 else ''} "
         f"(errors: total over all runs)"
     )

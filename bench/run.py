@@ -24,9 +24,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import product
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -35,10 +37,14 @@ import httpx
 from strongroom.spiffe.dev_spire import JwtSvidAuthority
 
 from databases import BACKENDS, database_settings
+import scale
 from processes import Child, child_environment, free_port, local_client
+from profiling import DEFAULT_RATE, PySpyMissing, Recording, find_py_spy, format_summary, headline, read_folded
+from profiling import summarise as summarise_profile
 from provision import Instance, SecretsApiUnavailable, SecretsProject, set_up_instance, set_up_secrets_project
-from report import BackendResult, Measurement, ScenarioResult, table, write_json
+from report import BackendResult, Measurement, ScenarioResult, scale_table, table, write_json
 from resources import ResourceMeter, ResourceUse
+from scaling import scaling_table
 from scenarios import HELLO, STRONGROOM, Scenario, Skipped, hello_world, secrets_skipped, strongroom_scenarios
 from serverlog import LogWatcher, summarise
 from wrk import Load, WrkMissing, WrkReport, find_wrk, run_wrk, wrk_version
@@ -50,6 +56,13 @@ STRONGROOM_COMMAND = Path(sys.executable).parent / "strongroom"
 STARTUP_TIMEOUT_SECONDS = 60
 
 
+def _worker_counts(text: str) -> list[int]:
+    counts = [int(part) for part in text.split(",") if part.strip()]
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("give worker counts of at least 1, such as 1,2,4")
+    return counts
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Benchmark Strongroom over real HTTP with wrk (see bench/README.md).")
     parser.add_argument("--backend", choices=[*BACKENDS, "both"], default="sqlite")
@@ -58,6 +71,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=16, help="open HTTP connections (default 16)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--runs", type=int, default=3, help="rounds over all scenarios; medians are reported (default 3)")
+    parser.add_argument("--workers", type=_worker_counts, default=[1],
+                        help="comma-separated worker process counts, each benchmarked in turn: 1,2,4 (default 1)")
+    parser.add_argument("--profile", action="store_true",
+                        help="record the server with py-spy during every measured run; a top-N per scenario goes "
+                             "into the JSON, a text file beside it, and the output")
+    parser.add_argument("--profile-rate", type=int, default=DEFAULT_RATE,
+                        help=f"py-spy samples per second with --profile (default {DEFAULT_RATE})")
+    parser.add_argument("--profile-gil", action="store_true",
+                        help="with --profile: sample only the thread holding the GIL (Python's own CPU; leaves out "
+                             "threads waiting in SQLite's busy handler or for a core)")
+    parser.add_argument("--scale", action="store_true",
+                        help="after the small-database rounds, load 100,000 identities, 1,000,000 live token records "
+                             "and 10,000 secrets of other projects into the database, then measure again")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"where to write the results (default {DEFAULT_JSON.relative_to(REPO_DIR)})")
     args = parser.parse_args(argv)
     if min(args.duration, args.connections, args.threads, args.runs) < 1 or args.warmup < 0:
@@ -104,7 +130,7 @@ def start_key_server(stack: ExitStack, workdir: Path, authority: JwtSvidAuthorit
     return Server(child, url)
 
 
-def start_strongroom(stack: ExitStack, workdir: Path, database: dict[str, str]) -> Server:
+def start_strongroom(stack: ExitStack, workdir: Path, database: dict[str, str], workers: int = 1) -> Server:
     if not STRONGROOM_COMMAND.exists():
         raise RuntimeError(f"{STRONGROOM_COMMAND} not found: run `make install` (the harness runs under .venv/bin/python)")
     port = free_port()
@@ -120,7 +146,8 @@ def start_strongroom(stack: ExitStack, workdir: Path, database: dict[str, str]) 
     env.pop("STRONGROOM_ROOT_KEY", None)  # generated into the temporary data folder
     if "STRONGROOM_DATABASE_URL" not in database:
         env.pop("STRONGROOM_DATABASE_URL", None)
-    child = Child.start("strongroom server", [str(STRONGROOM_COMMAND), "server"], env, workdir / "strongroom.log")
+    argv = [str(STRONGROOM_COMMAND), "server", "--workers", str(workers)]
+    child = Child.start("strongroom server", argv, env, workdir / "strongroom.log")
     stack.callback(child.stop)
     url = f"http://127.0.0.1:{port}"
     child.wait_until_ready(f"{url}/api/status", timeout=STARTUP_TIMEOUT_SECONDS)
@@ -155,16 +182,56 @@ def preflight(scenario: Scenario, server: Server) -> str | None:
     return f"its request fails before any load: {_describe(response)}"
 
 
-def measure(wrk: str, scenario: Scenario, server: Server, load: Load, warmup_seconds: int) -> tuple[WrkReport, ResourceUse]:
+def measure(wrk: str, scenario: Scenario, server: Server, load: Load, warmup_seconds: int,
+            recording: Recording | None = None) -> tuple[WrkReport, ResourceUse]:
     if warmup_seconds:
         run_wrk(wrk, scenario.script, server.url, Load(load.threads, load.connections, warmup_seconds), scenario.values)
     meter = ResourceMeter(server.child.pid)
+    if recording is not None:
+        recording.start()  # before the meter: py-spy's own start-up is not the server's CPU
     meter.start()
     try:
         report = run_wrk(wrk, scenario.script, server.url, load, scenario.values)
     finally:
         used = meter.stop()
+        if recording is not None:
+            recording.stop()
     return report, used
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
+
+
+def _recording(args: argparse.Namespace, result: BackendResult, scenario: Scenario, server: Server,
+               round_number: int) -> Recording | None:
+    """A py-spy session for this measured run, when --profile is on and the server is Strongroom's."""
+    if not args.profile or scenario.server != STRONGROOM:
+        return None
+    name = f"{args.json.stem}-{_slug(result.backend)}-{result.dataset}-{scenario.name}-run{round_number}.txt"
+    return Recording(args.py_spy, server.child.pid, args.json.parent / "profiles" / name, rate=args.profile_rate,
+                     gil_only=args.profile_gil)
+
+
+def _summarise_profiles(result: BackendResult, recorded: dict[str, list[Recording]], rate: int) -> None:
+    for entry in result.scenarios:
+        recordings = recorded.get(entry.name)
+        if not recordings:
+            continue
+        stacks: Counter[tuple[str, ...]] = Counter()
+        files: list[str] = []
+        problems: list[str] = []
+        for recording in recordings:
+            if recording.output.exists() and recording.output.stat().st_size:
+                stacks.update(read_folded(recording.output))
+                files.append(str(recording.output))
+            else:
+                problems.append(f"py-spy wrote no samples for {recording.output.name}: {recording.failure()}")
+        summary = entry.summary()
+        entry.profile = summarise_profile(
+            stacks, summary["cpu_ms_per_request"] if summary else None, rate=rate,
+        )
+        entry.profile.files, entry.profile.problems = files, problems
 
 
 def plan(instance: Instance, project: SecretsProject | None, skipped: list[Skipped],
@@ -187,19 +254,23 @@ def plan(instance: Instance, project: SecretsProject | None, skipped: list[Skipp
 def run_rounds(scenarios: list[Scenario], servers: dict[str, Server], wrk: str, load: Load,
                args: argparse.Namespace, result: BackendResult) -> None:
     entries = {entry.name: entry for entry in result.scenarios}
+    recorded: dict[str, list[Recording]] = {}
     strongroom_log = LogWatcher(servers[STRONGROOM].child.log_path)
     strongroom_log.skip_to_end()
     for round_number in range(1, args.runs + 1):
         hello_rate = 0.0
         for scenario in scenarios:
             server = servers[scenario.server]
-            report, used = measure(wrk, scenario, server, load, args.warmup)
+            recording = _recording(args, result, scenario, server, round_number)
+            if recording is not None:
+                recorded.setdefault(scenario.name, []).append(recording)
+            report, used = measure(wrk, scenario, server, load, args.warmup, recording)
             if scenario.server == HELLO:
                 hello_rate = report.requests_per_second
             entry = entries[scenario.name]
             entry.runs.append(Measurement(report, used, hello_rate))
             progress(
-                f"[{result.backend} run {round_number}/{args.runs}] {scenario.title}: "
+                f"[{result.label} run {round_number}/{args.runs}] {scenario.title}: "
                 f"{report.requests_per_second:,.0f} req/s, p50 {report.p50_ms:.2f} ms, p99 {report.p99_ms:.2f} ms, "
                 f"{report.errors} errors, CPU {used.cpu_seconds:.2f} s, peak RSS {used.peak_rss_mb:.0f} MB"
             )
@@ -214,16 +285,40 @@ def run_rounds(scenarios: list[Scenario], servers: dict[str, Server], wrk: str, 
                     f"run {round_number}: {report.status_errors} responses >= 400 and {report.socket_errors} "
                     f"socket errors of {report.requests}; one request right after: {_describe(after)}"
                 )
+    if recorded:
+        _summarise_profiles(result, recorded, args.profile_rate)
 
 
-def bench_backend(backend: str, wrk: str, load: Load, args: argparse.Namespace, result: BackendResult) -> None:
+def database_url(backend: str, workdir: Path, database: dict[str, str]) -> str:
+    """The URL of the database the server runs on (the harness writes the --scale rows into it directly)."""
+    if backend == "sqlite":
+        return f"sqlite:///{workdir / 'data' / 'strongroom.db'}"
+    return database["STRONGROOM_DATABASE_URL"]
+
+
+def bench_at_scale(backend: str, workdir: Path, database: dict[str, str], instance: Instance,
+                   project: SecretsProject | None, skipped: list[Skipped], servers: dict[str, Server], wrk: str,
+                   load: Load, args: argparse.Namespace, result: BackendResult) -> None:
+    """Load the scale data set into the running server's database, then the same rounds again."""
+    scaled = BackendResult(result.backend, dataset="scale")
+    result.scale = scaled
+    progress(f"[{result.label}] --scale: loading the database directly (bulk inserts, no API)")
+    loaded = scale.load(database_url(backend, workdir, database), instance.org_id, progress)
+    scaled.load = {**loaded.as_json(), "description": loaded.describe()}
+    progress(f"[{result.label}] --scale: {loaded.describe()}")
+    run_rounds(plan(instance, project, skipped, servers, scaled), servers, wrk, load, args, scaled)
+    scaled.complete = True
+
+
+def bench_backend(backend: str, wrk: str, load: Load, args: argparse.Namespace, result: BackendResult,
+                  workers: int = 1) -> None:
     with ExitStack() as stack:  # unwinds in reverse: servers stopped, database dropped, files removed
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"strongroom-bench-{backend}-")))
         authority = JwtSvidAuthority(trust_domain="example.org")
         progress(f"[{backend}] starting the key server, Strongroom and the hello-world")
         key_server = start_key_server(stack, workdir, authority)
         database = stack.enter_context(database_settings(backend))
-        servers = {STRONGROOM: start_strongroom(stack, workdir, database), HELLO: start_hello(stack, workdir)}
+        servers = {STRONGROOM: start_strongroom(stack, workdir, database, workers), HELLO: start_hello(stack, workdir)}
 
         with local_client(servers[STRONGROOM].url) as client:
             instance = set_up_instance(client, authority, key_server.url)
@@ -239,6 +334,8 @@ def bench_backend(backend: str, wrk: str, load: Load, args: argparse.Namespace, 
 
         run_rounds(plan(instance, project, skipped, servers, result), servers, wrk, load, args, result)
         result.complete = True
+        if args.scale:
+            bench_at_scale(backend, workdir, database, instance, project, skipped, servers, wrk, load, args, result)
         progress(f"[{backend}] stopping processes" + (" and dropping the database" if backend == "postgresql" else ""))
 
 
@@ -260,15 +357,45 @@ def environment_description(wrk: str) -> dict[str, Any]:
              if line.startswith("model name")), "")
     except OSError:
         pass
+    memory_mb = None
+    try:
+        memory_mb = next(
+            (int(line.split()[1]) // 1024 for line in Path("/proc/meminfo").read_text().splitlines()
+             if line.startswith("MemTotal:")), None)
+    except (OSError, ValueError):
+        pass
     return {
         "cpus": os.cpu_count(),
         "cpu_model": cpu_model,
+        "memory_mb": memory_mb,
         "kernel": platform.release(),
         "python": platform.python_version(),
         "wrk": wrk_version(wrk),
+        # Other work on the machine (a test run, another benchmark) slows every figure; ratios to the
+        # hello-world absorb much of it, and this says how busy the machine was.
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "commit": _git("rev-parse", "HEAD"),
         "uncommitted_changes": bool(_git("status", "--porcelain", "--", "src")),
     }
+
+
+def write_profiles(args: argparse.Namespace, results: list[BackendResult]) -> str:
+    """Writes every scenario's profile summary to <json>.profile.txt; returns the lines worth printing."""
+    mode = "GIL holder only" if args.profile_gil else "every active thread"
+    full, short = [], [f"py-spy profiles ({args.profile_rate} Hz, {mode}, all measured runs pooled); "
+                       f"top functions by own time:"]
+    for result in [r for backend in results for r in (backend, backend.scale) if r is not None]:
+        for entry in result.scenarios:
+            if entry.profile is None:
+                continue
+            title = f"{result.label}: {entry.title}"
+            full.append(format_summary(title, entry.profile))
+            short.append(f"  {title}")
+            short += [f"    {line}" for line in headline(entry.profile)]
+    path = args.json.with_suffix(".profile.txt")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n\n".join(full) + "\n")
+    return "\n".join(short + [f"full summaries: {path}; raw stacks: {args.json.parent / 'profiles'}"])
 
 
 def _raise_keyboard_interrupt(_signum: int, _frame: FrameType | None) -> None:
@@ -284,6 +411,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # `kill <harness>`, a closed terminal, and Ctrl-C even when started with SIGINT ignored
     # (as `cmd &` in a script is): all clean up the same way.
+    args.py_spy = None
+    if args.profile:
+        try:
+            args.py_spy = find_py_spy()
+        except PySpyMissing as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_keyboard_interrupt)
 
@@ -294,28 +428,41 @@ def main(argv: list[str] | None = None) -> int:
         "settings": {
             "threads": load.threads, "connections": load.connections, "duration_seconds": load.duration_seconds,
             "warmup_seconds": args.warmup, "runs": args.runs, "backends": backends,
+            "profile": {"py_spy": args.py_spy, "rate_hz": args.profile_rate, "gil_only": args.profile_gil}
+            if args.profile else None,
+            "scale": args.scale,
         },
         "environment": environment_description(wrk),
         "complete": False,
         "backends": {},
     }
     # Per scenario and run: warm-up + measured load, plus a few seconds of start-up per backend.
-    rough_minutes = max(1, round(len(backends) * (6 * args.runs * (args.warmup + args.duration + 1) + 15) / 60))
+    rounds = len(backends) * len(args.workers)
+    rough_minutes = max(1, round(rounds * (6 * args.runs * (args.warmup + args.duration + 1) + 15) / 60))
+    if args.scale:  # the rounds again, plus about two minutes of loading per backend
+        rough_minutes = 2 * rough_minutes + 2 * rounds
     progress(f"benchmarking {', '.join(backends)}: {rough_minutes} min at most")
 
     exit_code = 0
     tables: list[str] = []
+    scaling: list[tuple[str, int, BackendResult]] = []
+    results: list[BackendResult] = []
     started = time.monotonic()
     try:
-        for backend in backends:
-            result = BackendResult(backend)
-            document["backends"][backend] = result
+        for backend, workers in product(backends, args.workers):
+            label = backend if args.workers == [1] else f"{backend}, {workers} worker{'s' if workers > 1 else ''}"
+            result = BackendResult(label)
+            document["backends"][label] = result
+            results.append(result)
+            scaling.append((backend, workers, result))
             try:
-                bench_backend(backend, wrk, load, args, result)
+                bench_backend(backend, wrk, load, args, result, workers)
             finally:
                 # Even a partial table (a failure half-way) is worth printing.
                 if any(s.runs for s in result.scenarios):
                     tables.append(table(result, load, args.runs))
+                if result.scale is not None and any(s.runs for s in result.scale.scenarios):
+                    tables += [table(result.scale, load, args.runs), scale_table(result, result.scale)]
         document["complete"] = True
     except KeyboardInterrupt:
         progress("interrupted: every process and database the benchmark started has been removed")
@@ -326,13 +473,18 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the writing of the results short
         document["elapsed_seconds"] = round(time.monotonic() - started, 1)
+        document["environment"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
         document["backends"] = {
             name: value.as_json() if isinstance(value, BackendResult) else value
             for name, value in document["backends"].items()
         }
         write_json(args.json, document)
+    if len(args.workers) > 1:
+        tables += [scaling_table(scaling, load)]
     if tables:
         print("\n\n".join(tables))
+    if args.profile:
+        print("\n" + write_profiles(args, results))
     progress(f"results written to {args.json}")
     return exit_code
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import redis
 from fastapi import FastAPI
 
 from strongroom import __version__
@@ -12,6 +15,7 @@ from strongroom.auth.keys.cache import JwksCache
 from strongroom.auth.jwt_auth.login import JwtLogin
 from strongroom.auth.oidc.login import OidcLogin
 from strongroom.auth.spiffe_auth.login import SpiffeLogin
+from strongroom.auth.throttle import LoginThrottle, build_login_throttle
 from strongroom.auth.tokens import AccessTokens
 from strongroom.clock import Clock, SystemClock
 from strongroom.crypto.root_key import RootKey, load_or_create_root_key
@@ -19,7 +23,10 @@ from strongroom.crypto.sealing import SecretSealer
 from strongroom.outbound import HttpFetcher
 from strongroom.settings import Settings
 from strongroom.store import migrate
+from strongroom.store.cleanup import TokenCleanup
 from strongroom.store.db import Database, open_database
+from strongroom.store.redis_client import open_redis
+from strongroom.store.root_key_check import verify_root_key
 from strongroom.web.errors import ContainUnexpectedErrors, install_error_handlers
 from strongroom.web.normalise import NormaliseRequest
 from strongroom.web.responses import JsonResponse
@@ -40,20 +47,32 @@ class Services:
     jwt_login: JwtLogin
     spiffe_login: SpiffeLogin
     sealer: SecretSealer
+    login_throttle: LoginThrottle
+    token_cleanup: TokenCleanup
+    redis: redis.Redis | None = None  # STRONGROOM_REDIS_URL, shared by the replicas
 
     def close(self) -> None:
+        self.token_cleanup.stop()
         self.fetcher.close()
+        if self.redis is not None:
+            self.redis.close()
         self.database.dispose()
 
 
 def build_services(settings: Settings, clock: Clock | None = None, *, run_migrations: bool = True) -> Services:
     clock = clock or SystemClock()
-    database = open_database(settings.database_url)
+    database = open_database(settings.database_url, settings.database_pool_size)
     if run_migrations:
         if database.is_sqlite:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         migrate.upgrade(database.engine)
     root_key = load_or_create_root_key(settings.root_key_b64, settings.data_dir)
+    try:
+        verify_root_key(database, root_key)  # every replica must have been given the same root key
+    except Exception:
+        database.dispose()
+        raise
+    shared_redis = open_redis(settings.redis_url) if settings.redis_url else None
     fetcher = HttpFetcher(
         settings.http_fetch_timeout_seconds, settings.http_fetch_max_bytes,
         allow_internal=settings.allow_internal_issuers,
@@ -80,6 +99,18 @@ def build_services(settings: Settings, clock: Clock | None = None, *, run_migrat
         ),
         jwt_login=JwtLogin(keys=jwks, tokens=tokens, clock=clock, leeway_seconds=settings.jwt_leeway_seconds),
         spiffe_login=SpiffeLogin(keys=jwks, tokens=tokens, clock=clock, leeway_seconds=settings.jwt_leeway_seconds),
+        login_throttle=build_login_throttle(
+            shared_redis,
+            window_seconds=settings.login_failure_window_seconds,
+            max_failures_per_identity=settings.login_max_failures_per_identity,
+            max_failures_per_ip=settings.login_max_failures_per_ip,
+        ),
+        token_cleanup=TokenCleanup(
+            database, clock,
+            interval_seconds=settings.token_cleanup_interval_seconds,
+            retention_seconds=settings.token_retention_seconds,
+        ),
+        redis=shared_redis,
     )
 
 
@@ -87,11 +118,22 @@ def create_app(services: Services) -> FastAPI:
     from strongroom.api import routers
 
     logging.getLogger("strongroom").setLevel(services.settings.log_level.upper())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # One cleanup thread per serving process (each `--workers` process runs this).
+        services.token_cleanup.start()
+        try:
+            yield
+        finally:
+            services.token_cleanup.stop()
+
     app = FastAPI(
         title="Strongroom",
         version=__version__,
         default_response_class=JsonResponse,
         redirect_slashes=False,
+        lifespan=lifespan,
     )
     app.state.services = services
     install_error_handlers(app)

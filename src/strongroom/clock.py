@@ -25,5 +25,7 @@ def iso(moment: datetime | None) -> str | None:
     """JavaScript ``Date.toJSON`` form (milliseconds, ``Z``), which Infisical's clients parse."""
     if moment is None:
         return None
-    moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    if moment.tzinfo is not timezone.utc:  # what the store hands back already is
+        moment = moment.astimezone(timezone.utc)
+    # isoformat truncates to milliseconds, as toJSON does; the first 23 characters leave out the "+00:00".
+    return moment.isoformat(timespec="milliseconds")[:23] + "Z"

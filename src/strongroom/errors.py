@@ -23,11 +23,13 @@ class ApiError(Exception):
     error: str = "InternalServerError"
     default_message: str = "Something went wrong"
 
-    def __init__(self, message: str | None = None, *, error: str | None = None, details: Any = None) -> None:
+    def __init__(self, message: str | None = None, *, error: str | None = None, details: Any = None,
+                 headers: dict[str, str] | None = None) -> None:
         self.message = message or self.default_message
         if error is not None:
             self.error = error
         self.details = details
+        self.headers = headers  # sent with the error response (Retry-After on a 429)
         super().__init__(self.message)
 
     def body(self, req_id: str) -> dict[str, Any]:

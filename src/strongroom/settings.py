@@ -10,9 +10,10 @@ import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping, TypeVar
 
 PREFIX = "STRONGROOM_"
+N = TypeVar("N", int, float)
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,12 @@ SETTINGS: tuple[SettingDoc, ...] = (
         "DATABASE_URL",
         "sqlite:///<DATA_DIR>/strongroom.db",
         "Database to use. A plain `postgresql://user@host:port/db` URL selects PostgreSQL (psycopg 3).",
+    ),
+    SettingDoc(
+        "DATABASE_POOL_SIZE",
+        "10",
+        "PostgreSQL connections each process keeps open; under load it opens up to twice as many more. "
+        "Replicas × workers × 3 × this must stay below the server's `max_connections`.",
     ),
     SettingDoc("HOST", "127.0.0.1", "Address `strongroom server` listens on."),
     SettingDoc("PORT", "8080", "Port `strongroom server` listens on."),
@@ -70,6 +77,45 @@ SETTINGS: tuple[SettingDoc, ...] = (
         "Comma-separated addresses/CIDRs of reverse proxies whose forwarded-for headers are believed. "
         "From any other peer those headers are ignored.",
     ),
+    SettingDoc(
+        "FORWARDED_HEADERS",
+        "(Infisical's list)",
+        "Comma-separated headers read, in order, for the client address when the peer is a trusted proxy. "
+        "Set it to the one header your proxy overwrites or appends to (say `x-forwarded-for`): a header the proxy "
+        "passes through untouched is written by the client.",
+    ),
+    SettingDoc(
+        "REDIS_URL",
+        "(none)",
+        "Redis shared by the replicas (`redis://host:6379/0`), for the failed-login counters. Optional: without it "
+        "each process counts on its own; tokens, use limits and revocation are always decided by the database.",
+    ),
+    SettingDoc(
+        "TOKEN_CLEANUP_INTERVAL_SECONDS",
+        "60",
+        "How often each process deletes access-token records that have expired or were revoked (0: never).",
+    ),
+    SettingDoc(
+        "TOKEN_RETENTION_SECONDS",
+        "3600",
+        "How long an expired or revoked access-token record is kept before the cleanup deletes it.",
+    ),
+    SettingDoc(
+        "LOGIN_FAILURE_WINDOW_SECONDS",
+        "60",
+        "Window of the failed-login limits; it starts at a key's first failure.",
+    ),
+    SettingDoc(
+        "LOGIN_MAX_FAILURES_PER_IDENTITY",
+        "10",
+        "Failed logins of one identity per window after which further failures are answered 429 (0: no limit).",
+    ),
+    SettingDoc(
+        "LOGIN_MAX_FAILURES_PER_IP",
+        "50",
+        "Failed logins from one client address per window after which further failures are answered 429 "
+        "(0: no limit).",
+    ),
     SettingDoc("LOG_LEVEL", "info", "Log level of the server."),
 )
 
@@ -88,10 +134,18 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ValueError(f"{PREFIX}{name} must be true or false, not {value!r}")
 
 
+def _non_negative(env: Mapping[str, str], name: str, default: str, kind: Callable[[str], N]) -> N:
+    value = kind(_read(env, name, default))
+    if value < 0:  # type: ignore[operator]
+        raise ValueError(f"{PREFIX}{name} must not be negative, not {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database_url: str
+    database_pool_size: int = 10
     host: str = "127.0.0.1"
     port: int = 8080
     root_key_b64: str | None = None
@@ -104,6 +158,13 @@ class Settings:
     allow_internal_issuers: bool = False
     check_discovery_issuer: bool = True
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(default_factory=tuple)
+    forwarded_headers: tuple[str, ...] | None = None  # None: Infisical's list (strongroom.web.client_ip)
+    redis_url: str | None = None
+    token_cleanup_interval_seconds: float = 60.0
+    token_retention_seconds: float = 3600.0
+    login_failure_window_seconds: int = 60
+    login_max_failures_per_identity: int = 10
+    login_max_failures_per_ip: int = 50
     log_level: str = "info"
 
     @classmethod
@@ -119,6 +180,7 @@ class Settings:
         return cls(
             data_dir=data_dir,
             database_url=database_url,
+            database_pool_size=max(1, _non_negative(env, "DATABASE_POOL_SIZE", "10", int)),
             host=_read(env, "HOST", "127.0.0.1"),
             port=int(_read(env, "PORT", "8080")),
             root_key_b64=_read(env, "ROOT_KEY", "") or None,
@@ -131,6 +193,15 @@ class Settings:
             allow_internal_issuers=_flag(env, "ALLOW_INTERNAL_ISSUERS", False),
             check_discovery_issuer=_flag(env, "CHECK_DISCOVERY_ISSUER", True),
             trusted_proxies=proxies,
+            forwarded_headers=tuple(
+                part.strip().lower() for part in _read(env, "FORWARDED_HEADERS", "").split(",") if part.strip()
+            ) or None,
+            redis_url=_read(env, "REDIS_URL", "") or None,
+            token_cleanup_interval_seconds=_non_negative(env, "TOKEN_CLEANUP_INTERVAL_SECONDS", "60", float),
+            token_retention_seconds=_non_negative(env, "TOKEN_RETENTION_SECONDS", "3600", float),
+            login_failure_window_seconds=max(1, _non_negative(env, "LOGIN_FAILURE_WINDOW_SECONDS", "60", int)),
+            login_max_failures_per_identity=_non_negative(env, "LOGIN_MAX_FAILURES_PER_IDENTITY", "10", int),
+            login_max_failures_per_ip=_non_negative(env, "LOGIN_MAX_FAILURES_PER_IP", "50", int),
             log_level=_read(env, "LOG_LEVEL", "info").lower(),
         )
 

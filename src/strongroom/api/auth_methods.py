@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 
-from strongroom.api.deps import Caller, Db, ServicesDep
+from strongroom.api.deps import Caller, Db, LoginAttemptsDep, ServicesDep
 from strongroom.app import Services
 from strongroom.auth.tokens import IssuedToken
 from strongroom.identities import identities
@@ -60,9 +60,10 @@ def auth_method_router(method: AuthMethodApi) -> APIRouter:
 
     @router.post("/login")
     def login(request: Annotated[LoginRequest, Depends(body(LoginRequest))], session: Db,
-              services: ServicesDep) -> dict[str, Any]:
+              services: ServicesDep, attempts: LoginAttemptsDep) -> dict[str, Any]:
         # No Authorization header is read here: the Python SDK sends a stale one on re-login.
-        return method.login(services)(session, request.identityId, request.jwt).as_response()
+        with attempts.of(request.identityId):  # failed logins are limited (strongroom.auth.throttle)
+            return method.login(services)(session, request.identityId, request.jwt).as_response()
 
     AttachBody = Annotated[method.attach_model, Depends(body(method.attach_model))]  # type: ignore[name-defined]
     UpdateBody = Annotated[method.update_model, Depends(body(method.update_model))]  # type: ignore[name-defined]
@@ -102,8 +103,8 @@ def auth_method_router(method: AuthMethodApi) -> APIRouter:
         """Fetch the method's keys now (after a forced SPIRE rotation, say) instead of waiting for the cache."""
         require_org_role(caller.org_role, OrgRole.ADMIN, "edit")
         identity = identities.get_in_org(session, identity_id, caller.org_id)
-        config = method.config.require(identity, missing_message=missing)
-        status = services.jwks.refresh(method.key_source(services, config))
-        return {"keySet": status.as_response()}
+        source = method.key_source(services, method.config.require(identity, missing_message=missing))
+        session.commit()  # a read so far: don't hold SQLite's write lock across the fetch
+        return {"keySet": services.jwks.refresh(source).as_response()}
 
     return router

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from strongroom.app import Services
+from strongroom.auth.throttle import LoginThrottle
 from strongroom.auth.tokens import AuthenticatedIdentity
 from strongroom.errors import BadRequest, TokenError, Unauthorized
 from strongroom.web.client_ip import client_ip
@@ -50,9 +53,27 @@ def _authenticated_caller(request: Request) -> AuthenticatedIdentity:
 
 
 def client_address(request: Request) -> str | None:
-    return client_ip(request, request.app.state.services.settings.trusted_proxies)
+    settings = request.app.state.services.settings
+    return client_ip(request, settings.trusted_proxies, settings.forwarded_headers)
+
+
+@dataclass(frozen=True)
+class LoginAttempts:
+    """The failed-login limits, for the client of this request: ``with attempts.of(identity_id): <login>``."""
+
+    throttle: LoginThrottle
+    client_ip: str | None
+
+    def of(self, identity_id: str) -> AbstractContextManager[None]:
+        return self.throttle.attempt(identity_id, self.client_ip)
+
+
+async def _login_attempts(request: Request) -> LoginAttempts:
+    # async: no I/O here, and a plain def would cost the login a trip through the thread pool.
+    return LoginAttempts(request.app.state.services.login_throttle, client_address(request))
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 Db = Annotated[Session, Depends(_unit_of_work, scope="function")]
 Caller = Annotated[AuthenticatedIdentity, Depends(_authenticated_caller)]
+LoginAttemptsDep = Annotated[LoginAttempts, Depends(_login_attempts)]

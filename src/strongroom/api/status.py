@@ -21,7 +21,7 @@ async def status(services: ServicesDep) -> dict[str, Any]:
         "message": "Ok",
         "emailConfigured": False,
         "inviteOnlySignup": False,
-        "redisConfigured": False,
+        "redisConfigured": services.redis is not None,
         "secretScanningConfigured": False,
         "auditLogStorageDisabled": False,
     }

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, case, literal, select, update
 from sqlalchemy.orm import Session
 
 from strongroom.auth.trusted_ips import ip_allowed
@@ -32,6 +32,7 @@ from strongroom.store.models import (
     IdentityOrgMembership,
     IdentitySpiffeAuth,
     IdentityTokenAuth,
+    UtcDateTime,
 )
 
 TOKEN_TYPE = "identityAccessToken"
@@ -89,6 +90,12 @@ class AuthenticatedIdentity:
 
 def hash_token(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
+
+
+def _uses_left() -> ColumnElement[bool]:
+    return (IdentityAccessToken.access_token_num_uses_limit == 0) | (
+        IdentityAccessToken.access_token_num_uses < IdentityAccessToken.access_token_num_uses_limit
+    )
 
 
 def _lifetime(ttl: int, remaining_budget: float | None) -> int | None:
@@ -150,6 +157,11 @@ class AccessTokens:
             raise Unauthorized(NOT_FOUND_MESSAGE)
         return row
 
+    @staticmethod
+    def _revoked_or_gone(session: Session, token_id: str) -> bool:
+        revoked = session.scalar(select(IdentityAccessToken.is_revoked).where(IdentityAccessToken.id == token_id))
+        return revoked is None or revoked
+
     # -- lifecycle ---------------------------------------------------------
 
     def issue(self, session: Session, *, identity_id: str, auth_method: str, policy: TokenPolicy,
@@ -198,23 +210,32 @@ class AccessTokens:
         if membership is None:
             raise Unauthorized("Failed to authorize: Identity is not a member of the organization")
 
-        # One conditional UPDATE is the use check and the count at once, so
-        # concurrent requests can never spend more than the limit.
+        # One conditional UPDATE is the use check and the count at once, so concurrent requests, on
+        # any number of replicas, can never spend more than the limit: PostgreSQL re-checks the WHERE
+        # on the row as the previous writer left it; SQLite runs one writer at a time.
+        stamp = literal(now, UtcDateTime())
         spent = session.execute(
             update(IdentityAccessToken)
             .where(
                 IdentityAccessToken.id == row.id,
                 IdentityAccessToken.is_revoked.is_(False),
-                (IdentityAccessToken.access_token_num_uses_limit == 0)
-                | (IdentityAccessToken.access_token_num_uses < IdentityAccessToken.access_token_num_uses_limit),
+                _uses_left(),
             )
             .values(
                 access_token_num_uses=IdentityAccessToken.access_token_num_uses + 1,
-                access_token_last_used_at=now,
+                # Never backwards: a request that started earlier may commit later.
+                access_token_last_used_at=case(
+                    (IdentityAccessToken.access_token_last_used_at.is_(None), stamp),
+                    (IdentityAccessToken.access_token_last_used_at < stamp, stamp),
+                    else_=IdentityAccessToken.access_token_last_used_at,
+                ),
             )
             .execution_options(synchronize_session=False)
         )
         if spent.rowcount != 1:
+            # Revoked, or its identity deleted, while this request was on its way: say so, not "limit reached".
+            if self._revoked_or_gone(session, row.id):
+                raise Unauthorized(NOT_FOUND_MESSAGE)
             raise Unauthorized("Failed to authorize: token usage limit reached")
         return AuthenticatedIdentity(
             identity_id=row.identity_id,
@@ -241,9 +262,26 @@ class AccessTokens:
         lifetime = _lifetime(row.access_token_ttl, budget)
         extra = payload.get("identityAuth")
         renewed = self._sign(row.id, row.identity_id, row.auth_method, now, lifetime, extra)
-        row.token_hash = hash_token(renewed)
-        row.access_token_last_renewed_at = now
-        row.expires_at = now + timedelta(seconds=lifetime) if lifetime is not None else None
+        # Conditional on the presented string still being the current one: of two renewals of one
+        # token racing on two replicas, one wins and the other is refused (not handed a token that
+        # its rival's renewal already made void), and a token revoked meanwhile stays revoked.
+        replaced = session.execute(
+            update(IdentityAccessToken)
+            .where(
+                IdentityAccessToken.id == row.id,
+                IdentityAccessToken.token_hash == hash_token(token),
+                IdentityAccessToken.is_revoked.is_(False),
+            )
+            .values(
+                token_hash=hash_token(renewed),
+                access_token_last_renewed_at=now,
+                expires_at=now + timedelta(seconds=lifetime) if lifetime is not None else None,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if replaced.rowcount != 1:
+            raise Unauthorized(NOT_FOUND_MESSAGE)
         return IssuedToken(renewed, lifetime or 0, row.access_token_max_ttl)
 
     def revoke(self, session: Session, token: str) -> None:

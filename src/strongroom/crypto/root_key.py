@@ -57,11 +57,20 @@ def load_or_create_root_key(configured: str | None, data_dir: Path) -> RootKey:
     if path.exists():
         return decode_root_key(path.read_text())
     data_dir.mkdir(parents=True, exist_ok=True)
-    # O_EXCL: two processes starting together must not each write a different key.
+    # Written in full under a private name, then linked into place: link() fails if the file
+    # exists, so of several processes starting together (`--workers`) exactly one key wins, and
+    # no process can read the file while it is still empty or half written.
+    draft = data_dir / f".{ROOT_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return decode_root_key(path.read_text())
-    with os.fdopen(fd, "w") as handle:
-        handle.write(generate_root_key_text() + "\n")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(generate_root_key_text() + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+    finally:
+        draft.unlink(missing_ok=True)
     return decode_root_key(path.read_text())

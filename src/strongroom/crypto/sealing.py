@@ -58,7 +58,8 @@ class SecretSealer:
         return FORMAT_V1 + nonce + self._aead.encrypt(nonce, plaintext.encode("utf-8"), binding.associated_data())
 
     def open(self, sealed: bytes, binding: SealBinding) -> str:
-        sealed = bytes(sealed)
+        if not isinstance(sealed, bytes):  # a memoryview or bytearray from some drivers
+            sealed = bytes(sealed)
         if len(sealed) < 1 + NONCE_BYTES + 16 or sealed[:1] != FORMAT_V1:
             raise SealBroken("not a sealed field of a known format")
         nonce, ciphertext = sealed[1 : 1 + NONCE_BYTES], sealed[1 + NONCE_BYTES :]

@@ -10,15 +10,25 @@ The rules, in the order they are applied:
    environments, memberships) but gets nothing of its secrets: the secrets of
    a project are read only by the identities that belong to it.
 4. Anyone else is refused with 403, as Infisical refuses non-members.
+
+Every request that touches a project starts here, so the project, the
+caller's membership and its roles come back in one query (outer joins: a
+project the caller is not in still comes back, with no membership). The
+rules above are then applied to those rows in the same order as before. The
+project's environments are loaded only when something asks for them (the
+secret reads look up their one environment directly).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from typing import Any
+
+from sqlalchemy import Select, and_, bindparam, select
+from sqlalchemy.orm import Session, lazyload
 
 from strongroom.auth.tokens import AuthenticatedIdentity
 from strongroom.errors import BadRequest, Forbidden, NotFound, PermissionDenied
@@ -33,15 +43,23 @@ def not_a_member(project_id: str) -> Forbidden:
     return Forbidden(text, error=text)
 
 
-def role_in_force(role: IdentityProjectMembershipRole, now: datetime) -> bool:
-    if not role.is_temporary:
-        return True
-    start, end = role.temporary_access_start_time, role.temporary_access_end_time
-    return start is not None and end is not None and start <= now < end
+@dataclass(frozen=True)
+class RoleGrant:
+    """One role of a membership, as the access decision needs it."""
+
+    role: str
+    is_temporary: bool
+    start: datetime | None
+    end: datetime | None
+
+    def in_force(self, now: datetime) -> bool:
+        if not self.is_temporary:
+            return True
+        return self.start is not None and self.end is not None and self.start <= now < self.end
 
 
-def effective_role(membership: IdentityProjectMembership, now: datetime) -> ProjectRole:
-    in_force = [ProjectRole.parse(role.role) for role in membership.roles if role_in_force(role, now)]
+def highest_role_in_force(grants: Iterable[RoleGrant], now: datetime) -> ProjectRole:
+    in_force = [ProjectRole.parse(grant.role) for grant in grants if grant.in_force(now)]
     return max(in_force, key=lambda role: role.rank, default=ProjectRole.NO_ACCESS)
 
 
@@ -65,40 +83,56 @@ class ProjectAccess:
         raise PermissionDenied(f"You are not allowed to {permission.action} on {permission.subject}")
 
 
-def project_in_org(session: Session, project_id: str, org_id: str) -> Project:
-    project = session.get(Project, project_id)
-    if project is None or project.org_id != org_id:
-        raise NotFound(f"Project with ID '{project_id}' not found")
-    return project
-
-
-def project_by_slug(session: Session, slug: str, org_id: str) -> Project:
-    project = session.scalar(select(Project).where(Project.org_id == org_id, Project.slug == slug))
-    if project is None:
-        raise NotFound(f"Project with slug '{slug}' not found")
-    return project
-
-
-def access_to(session: Session, caller: AuthenticatedIdentity, project: Project, now: datetime) -> ProjectAccess:
-    membership = session.scalar(
-        select(IdentityProjectMembership).where(
-            IdentityProjectMembership.project_id == project.id,
-            IdentityProjectMembership.identity_id == caller.identity_id,
-        )
+def _project_with_roles() -> Select[Any]:
+    membership, grant = IdentityProjectMembership, IdentityProjectMembershipRole
+    return (
+        select(Project, membership.id, grant.role, grant.is_temporary, grant.temporary_access_start_time,
+               grant.temporary_access_end_time)
+        .outerjoin(membership, and_(membership.project_id == Project.id,
+                                    membership.identity_id == bindparam("identity_id")))
+        .outerjoin(grant, grant.membership_id == membership.id)
+        # Rule 1: only the caller's organisation is searched, so another's project is "not found".
+        .where(Project.org_id == bindparam("org_id"))
+        .options(lazyload(Project.environments))
     )
+
+
+# Built once, with parameters: building and hashing (for SQLAlchemy's compiled cache) a statement of
+# this size costs several times more than running it.
+_BY_ID = _project_with_roles().where(Project.id == bindparam("project"))
+_BY_SLUG = _project_with_roles().where(Project.slug == bindparam("project"))
+
+
+def _access_where(session: Session, caller: AuthenticatedIdentity, now: datetime, query: Select[Any],
+                  project: str) -> ProjectAccess | None:
+    """The caller's access to the project of the caller's organisation that ``query`` finds; None if none."""
+    rows = session.execute(
+        query, {"identity_id": caller.identity_id, "org_id": caller.org_id, "project": project}
+    ).all()
+    if not rows:
+        return None
+    project, member = rows[0][0], rows[0][1] is not None
     org_admin = caller.org_role == OrgRole.ADMIN.value
-    if membership is None and not org_admin:
+    if not member and not org_admin:  # rule 4
         raise not_a_member(project.id)
-    role = effective_role(membership, now) if membership is not None else None
+    # Rule 2; rule 3 is ProjectAccess.can (role None: an organisation admin that is not a member).
+    grants = [RoleGrant(row[2], row[3], row[4], row[5]) for row in rows if row[2] is not None]
+    role = highest_role_in_force(grants, now) if member else None
     return ProjectAccess(project=project, identity_id=caller.identity_id, role=role, org_admin=org_admin)
 
 
 def access_by_id(session: Session, caller: AuthenticatedIdentity, project_id: str, now: datetime) -> ProjectAccess:
-    return access_to(session, caller, project_in_org(session, project_id, caller.org_id), now)
+    access = _access_where(session, caller, now, _BY_ID, project_id)
+    if access is None:
+        raise NotFound(f"Project with ID '{project_id}' not found")
+    return access
 
 
 def access_by_slug(session: Session, caller: AuthenticatedIdentity, slug: str, now: datetime) -> ProjectAccess:
-    return access_to(session, caller, project_by_slug(session, slug, caller.org_id), now)
+    access = _access_where(session, caller, now, _BY_SLUG, slug)
+    if access is None:
+        raise NotFound(f"Project with slug '{slug}' not found")
+    return access
 
 
 def access_by_reference(

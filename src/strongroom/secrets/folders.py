@@ -6,10 +6,11 @@ paths are worked out in memory rather than with recursive SQL.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,6 +20,14 @@ from strongroom.errors import BadRequest, NotFound
 from strongroom.secrets import paths, sealed_fields
 from strongroom.secrets.sealed_fields import Place
 from strongroom.store.models import Project, ProjectEnvironment, Secret, SecretFolder, SecretVersion
+
+
+# Built once, with parameters: every secret read runs it (see projects.access on why).
+_TREE_BY_SLUG = (
+    select(ProjectEnvironment, SecretFolder)
+    .join(SecretFolder, SecretFolder.env_id == ProjectEnvironment.id)
+    .where(ProjectEnvironment.project_id == bindparam("project_id"), ProjectEnvironment.slug == bindparam("slug"))
+)
 
 
 def missing_path(path: str, environment_slug: str) -> NotFound:
@@ -34,10 +43,24 @@ class FolderTree:
 
     @classmethod
     def load(cls, session: Session, environment: ProjectEnvironment) -> "FolderTree":
+        return cls._of(environment, session.scalars(select(SecretFolder).where(SecretFolder.env_id == environment.id)))
+
+    @classmethod
+    def load_by_slug(cls, session: Session, project: Project, environment_slug: str) -> "FolderTree | None":
+        """The tree of ``project``'s environment ``environment_slug``, found and loaded in one query.
+
+        None when the project has no such environment (every environment has at least its root folder).
+        """
+        rows = session.execute(_TREE_BY_SLUG, {"project_id": project.id, "slug": environment_slug}).all()
+        if not rows:
+            return None
+        return cls._of(rows[0][0], (folder for _environment, folder in rows))
+
+    @classmethod
+    def _of(cls, environment: ProjectEnvironment, folders: Iterable[SecretFolder]) -> "FolderTree":
         tree = cls(environment)
-        folders = list(session.scalars(select(SecretFolder).where(SecretFolder.env_id == environment.id)))
         tree.by_id = {folder.id: folder for folder in folders}
-        for folder in folders:
+        for folder in tree.by_id.values():
             tree._index(folder)
         return tree
 

@@ -20,7 +20,8 @@ from strongroom.errors import BadRequest, NotFound
 from strongroom.projects import environments
 from strongroom.secrets import paths
 from strongroom.secrets.locations import Location, find_location
-from strongroom.store.models import Project, ProjectEnvironment, Secret, SecretImport
+from strongroom.secrets.records import SecretRecord
+from strongroom.store.models import Project, ProjectEnvironment, SecretImport
 
 MAX_DEPTH = 10
 
@@ -150,7 +151,7 @@ class ImportedFolder:
     secret_import: SecretImport
     environment: ProjectEnvironment
     location: Location
-    secrets: list[tuple[Secret, Location]] = field(default_factory=list)
+    secrets: list[tuple[SecretRecord, Location]] = field(default_factory=list)
 
 
 class FolderSource(Protocol):
@@ -158,7 +159,7 @@ class FolderSource(Protocol):
 
     def location(self, environment_slug: str, path: str) -> Location | None: ...
 
-    def secrets_in(self, location: Location) -> list[Secret]: ...
+    def secrets_in(self, location: Location) -> list[SecretRecord]: ...
 
     def imports_of(self, location: Location) -> list[SecretImport]: ...
 
@@ -176,7 +177,7 @@ def resolve(source: FolderSource, location: Location) -> list[ImportedFolder]:
     return resolved
 
 
-def _collect(source: FolderSource, location: Location, out: list[tuple[Secret, Location]], seen: set[str], depth: int) -> None:
+def _collect(source: FolderSource, location: Location, out: list[tuple[SecretRecord, Location]], seen: set[str], depth: int) -> None:
     out.extend((secret, location) for secret in source.secrets_in(location))
     if depth >= MAX_DEPTH:
         return

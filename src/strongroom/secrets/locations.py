@@ -43,8 +43,10 @@ def listing_path_not_found(path: str, environment_slug: str) -> NotFound:
 
 def locate(session: Session, project: Project, environment_slug: str, path: str | None, *, listing: bool = False) -> Location:
     """The folder at ``path`` in the environment ``environment_slug`` of ``project``; 404 when either is missing."""
-    environment = environments.by_slug(project, environment_slug)
-    tree = FolderTree.load(session, environment)
+    tree = FolderTree.load_by_slug(session, project, environment_slug)
+    if tree is None:
+        # No such environment: the same 404 as everywhere else (it names the environment and the project).
+        tree = FolderTree(environments.by_slug(project, environment_slug))
     normalised = paths.normalise(path)
     folder = tree.find(normalised)
     if folder is None:
@@ -52,14 +54,11 @@ def locate(session: Session, project: Project, environment_slug: str, path: str 
             raise listing_path_not_found(normalised, environment_slug)
         tree.require(normalised)
     assert folder is not None
-    return Location(project, environment, tree, folder)
+    return Location(project, tree.environment, tree, folder)
 
 
 def find_location(session: Session, project: Project, environment_slug: str, path: str) -> Location | None:
     """Like ``locate``, but None when the environment or folder does not exist (for references and imports)."""
-    environment = next((env for env in project.environments if env.slug == environment_slug), None)
-    if environment is None:
-        return None
-    tree = FolderTree.load(session, environment)
-    folder = tree.find(path)
-    return Location(project, environment, tree, folder) if folder is not None else None
+    tree = FolderTree.load_by_slug(session, project, environment_slug)
+    folder = tree.find(path) if tree is not None else None
+    return Location(project, tree.environment, tree, folder) if tree is not None and folder is not None else None

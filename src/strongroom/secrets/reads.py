@@ -24,6 +24,8 @@ from strongroom.secrets import imports, sealed_fields, store
 from strongroom.secrets.folders import FolderTree
 from strongroom.secrets.locations import Location
 from strongroom.secrets.references import ReferenceExpander, ReferenceProblem, SecretAddress, encode_multiline
+from strongroom.secrets.records import SecretRecord
+from strongroom.secrets.sealed_fields import Place, SealedRow
 from strongroom.secrets.shape import SecretView, describe
 from strongroom.store.models import ProjectEnvironment, Secret, SecretFolder, SecretImport, SecretVersion
 
@@ -49,9 +51,10 @@ class SecretReader:
         self._sealer = sealer
         self.project = location.project
         self._trees: dict[str, FolderTree] = {location.environment.id: location.tree}
-        self._secrets: dict[str, list[Secret]] = {}
+        self._secrets: dict[str, list[SecretRecord]] = {}
         self._imports: dict[str, list[SecretImport]] = {}
         self._opened: dict[tuple[str, int, str], str] = {}
+        self._places: dict[str, Place] = {}  # by folder id: what the folder's sealed columns are bound to
         self._expander = ReferenceExpander(self._folder_values)
 
     # -- folders -------------------------------------------------------------------
@@ -69,10 +72,10 @@ class SecretReader:
         folder = tree.find(path)
         return Location(self.project, environment, tree, folder) if folder is not None else None
 
-    def secrets_in(self, location: Location) -> list[Secret]:
+    def secrets_in(self, location: Location) -> list[SecretRecord]:
         folder_id = location.folder.id
         if folder_id not in self._secrets:
-            self._secrets[folder_id] = store.in_folders(self._session, [folder_id])
+            self._secrets[folder_id] = store.records_in_folders(self._session, [folder_id])
         return self._secrets[folder_id]
 
     def imports_of(self, location: Location) -> list[SecretImport]:
@@ -83,12 +86,19 @@ class SecretReader:
 
     # -- values --------------------------------------------------------------------
 
-    def _open(self, row: Secret | SecretVersion, location: Location, column: str) -> str:
-        secret_id = row.id if isinstance(row, Secret) else row.secret_id
+    def _place(self, location: Location) -> Place:
+        place = self._places.get(location.folder.id)
+        if place is None:
+            place = self._places[location.folder.id] = location.place
+        return place
+
+    def _open(self, row: SealedRow, location: Location, column: str) -> str:
+        secret_id = row.secret_id if isinstance(row, SecretVersion) else row.id
         cache_key = (secret_id, row.version, column)
-        if cache_key not in self._opened:
-            self._opened[cache_key] = sealed_fields.open_column(self._sealer, row, location.place, column)
-        return self._opened[cache_key]
+        opened = self._opened.get(cache_key)
+        if opened is None:
+            opened = self._opened[cache_key] = sealed_fields.open_column(self._sealer, row, self._place(location), column)
+        return opened
 
     def _folder_values(self, environment_slug: str, path: str) -> dict[str, Callable[[], str]] | None:
         location = self.location(environment_slug, path)
@@ -99,8 +109,8 @@ class SecretReader:
             for secret in self.secrets_in(location)
         }
 
-    def view(self, secret: Secret, location: Location, options: ReadOptions, *, row: Secret | SecretVersion | None = None,
-             workspace: str | None = None) -> SecretView:
+    def view(self, secret: Secret | SecretRecord, location: Location, options: ReadOptions, *,
+             row: SealedRow | None = None, workspace: str | None = None) -> SecretView:
         """The secret ready to show; expansion problems raise ReferenceProblem."""
         row = row or secret
         comment = self._open(row, location, sealed_fields.COMMENT)
@@ -123,7 +133,7 @@ def require_read(access: ProjectAccess, options: ReadOptions) -> None:
         access.require(READ_SECRET_VALUES)
 
 
-def _views(reader: SecretReader, pairs: list[tuple[Secret, Location]], options: ReadOptions, problems: list[str],
+def _views(reader: SecretReader, pairs: list[tuple[SecretRecord, Location]], options: ReadOptions, problems: list[str],
            workspace: str | None = None) -> list[dict[str, Any]]:
     shown = []
     for secret, location in pairs:
@@ -163,7 +173,7 @@ def list_secrets(session: Session, sealer: SecretSealer, access: ProjectAccess, 
     return {"secrets": listed, "imports": imported}
 
 
-def _first_of_each_key(pairs: list[tuple[Secret, Location]]) -> list[tuple[Secret, Location]]:
+def _first_of_each_key(pairs: list[tuple[SecretRecord, Location]]) -> list[tuple[SecretRecord, Location]]:
     seen: set[str] = set()
     kept = []
     for secret, location in pairs:
@@ -183,8 +193,8 @@ def get_by_name(session: Session, sealer: SecretSealer, access: ProjectAccess, l
     if secret_type != store.SHARED:
         raise secret_not_found(key)  # machine identities have no personal secrets
     reader = SecretReader(session, sealer, location)
-    found: tuple[Secret, Location] | None = None
-    secret = store.find(session, location.folder.id, key)
+    found: tuple[SecretRecord, Location] | None = None
+    secret = store.record_named(session, location.folder.id, key)
     if secret is not None:
         found = (secret, location)
     elif options.include_imports:
@@ -196,7 +206,7 @@ def get_by_name(session: Session, sealer: SecretSealer, access: ProjectAccess, l
     if found is None:
         raise secret_not_found(key)
     secret, where = found
-    row: Secret | SecretVersion = secret
+    row: SealedRow = secret
     if version is not None and version != secret.version:
         history = store.version_of(session, secret.id, version)
         if history is None:

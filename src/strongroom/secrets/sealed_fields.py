@@ -14,7 +14,11 @@ from dataclasses import dataclass
 
 from strongroom.crypto.sealing import SealBinding, SealBroken, SecretSealer
 from strongroom.errors import ApiError
+from strongroom.secrets.records import SecretRecord
 from strongroom.store.models import Secret, SecretVersion
+
+# A row with sealed columns: a secret's current version (as written, or as read) or one of its past versions.
+SealedRow = Secret | SecretRecord | SecretVersion
 
 log = logging.getLogger("strongroom.secrets")
 
@@ -38,9 +42,9 @@ class Place:
     environment_slug: str
     path: str
 
-    def binding(self, row: Secret | SecretVersion, key: str, column: str) -> SealBinding:
+    def binding(self, row: SealedRow, key: str, column: str) -> SealBinding:
         # Version rows name their version, so one version's value cannot stand in for another's.
-        label = column if isinstance(row, Secret) else f"version:{row.version}:{column}"
+        label = f"version:{row.version}:{column}" if isinstance(row, SecretVersion) else column
         return SealBinding(self.project_id, self.environment_id, self.path, key, label)
 
 
@@ -49,12 +53,12 @@ def seal(sealer: SecretSealer, row: Secret | SecretVersion, place: Place, value:
     row.sealed_comment = sealer.seal(comment, place.binding(row, row.key, COMMENT))
 
 
-def open_column(sealer: SecretSealer, row: Secret | SecretVersion, place: Place, column: str) -> str:
+def open_column(sealer: SecretSealer, row: SealedRow, place: Place, column: str) -> str:
     sealed = row.sealed_value if column == VALUE else row.sealed_comment
     try:
         return sealer.open(sealed, place.binding(row, row.key, column))
     except SealBroken:
-        secret_id = row.id if isinstance(row, Secret) else row.secret_id
+        secret_id = row.secret_id if isinstance(row, SecretVersion) else row.id
         log.warning(
             "sealed %s of secret %s (project %s, environment %s, path %s) failed its integrity check",
             column, secret_id, place.project_id, place.environment_slug, place.path,
@@ -66,11 +70,11 @@ def open_column(sealer: SecretSealer, row: Secret | SecretVersion, place: Place,
         ) from None
 
 
-def open_value(sealer: SecretSealer, row: Secret | SecretVersion, place: Place) -> str:
+def open_value(sealer: SecretSealer, row: SealedRow, place: Place) -> str:
     return open_column(sealer, row, place, VALUE)
 
 
-def open_comment(sealer: SecretSealer, row: Secret | SecretVersion, place: Place) -> str:
+def open_comment(sealer: SecretSealer, row: SealedRow, place: Place) -> str:
     return open_column(sealer, row, place, COMMENT)
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from strongroom.clock import iso
+from strongroom.secrets.records import SecretRecord
 from strongroom.store.models import Secret, SecretVersion
 
 HIDDEN_VALUE = "<hidden-by-infisical>"
@@ -20,8 +21,8 @@ HIDDEN_VALUE = "<hidden-by-infisical>"
 class SecretView:
     """One secret (at one of its versions) as it is about to be shown."""
 
-    secret: Secret
-    row: Secret | SecretVersion  # the version shown: the secret itself, or a row of its history
+    secret: Secret | SecretRecord
+    row: Secret | SecretRecord | SecretVersion  # the version shown: the secret itself, or a row of its history
     environment_slug: str
     path: str
     workspace: str  # the project id; Infisical leaves it "" on imported secrets
@@ -32,7 +33,7 @@ class SecretView:
 
 def describe(view: SecretView) -> dict[str, Any]:
     row = view.row
-    updated_at = row.updated_at if isinstance(row, Secret) else row.created_at
+    updated_at = row.created_at if isinstance(row, SecretVersion) else row.updated_at
     return {
         "id": view.secret.id,
         "_id": view.secret.id,

@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from strongroom.crypto.sealing import SecretSealer
 from strongroom.errors import BadRequest
-from strongroom.secrets import sealed_fields
+from strongroom.secrets import records, sealed_fields
+from strongroom.secrets.records import SecretRecord
 from strongroom.secrets.sealed_fields import Place
 from strongroom.store.models import Secret, SecretVersion
 
@@ -36,6 +37,27 @@ class SecretOptions:
 def in_folders(session: Session, folder_ids: list[str]) -> list[Secret]:
     query = select(Secret).where(Secret.folder_id.in_(folder_ids), Secret.type == SHARED).order_by(Secret.key)
     return list(session.scalars(query))
+
+
+# The reads' statements, built once with parameters (see projects.access on why).
+_RECORDS_IN_FOLDERS = (
+    select(*records.COLUMNS)
+    .where(Secret.folder_id.in_(bindparam("folder_ids", expanding=True)), Secret.type == SHARED)
+    .order_by(Secret.key)
+)
+_RECORD_NAMED = select(*records.COLUMNS).where(
+    Secret.folder_id == bindparam("folder_id"), Secret.key == bindparam("key"), Secret.type == SHARED
+)
+
+
+def records_in_folders(session: Session, folder_ids: list[str]) -> list[SecretRecord]:
+    """The shared secrets of the folders, by key, for reading (see ``records``)."""
+    return [SecretRecord._make(row) for row in session.execute(_RECORDS_IN_FOLDERS, {"folder_ids": folder_ids})]
+
+
+def record_named(session: Session, folder_id: str, key: str) -> SecretRecord | None:
+    row = session.execute(_RECORD_NAMED, {"folder_id": folder_id, "key": key}).first()
+    return SecretRecord._make(row) if row is not None else None
 
 
 def find(session: Session, folder_id: str, key: str) -> Secret | None:

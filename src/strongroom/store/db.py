@@ -50,11 +50,13 @@ class Database:
         self.engine.dispose()
 
 
-def open_database(url: str) -> Database:
+def open_database(url: str, pool_size: int = 10) -> Database:
     url = normalise_database_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, pool_size=8, max_overflow=16)
         _configure_sqlite(engine)
     else:
-        engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        # Each process holds up to 3 × pool_size connections: replicas × workers × that must fit
+        # PostgreSQL's max_connections (STRONGROOM_DATABASE_POOL_SIZE, README "Running several replicas").
+        engine = create_engine(url, pool_size=pool_size, max_overflow=2 * pool_size, pool_pre_ping=True)
     return Database(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))

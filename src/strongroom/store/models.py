@@ -6,7 +6,9 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, TypeDecorator, text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -209,7 +211,25 @@ class IdentityAccessToken(Base, Timestamped):
     __table_args__ = (
         Index("ix_identity_access_tokens_identity_method", "identity_id", "auth_method"),
         Index("ix_identity_access_tokens_expires_at", "expires_at"),
+        # For the background cleanup (strongroom.store.cleanup): revoked records by age.
+        Index(
+            "ix_identity_access_tokens_revoked_updated_at", "updated_at",
+            postgresql_where=text("is_revoked"), sqlite_where=text("is_revoked = 1"),
+        ),
     )
+
+
+class RootKeyCheck(Base):
+    """One row (id 1): a value derived from the root key the database was first used with.
+
+    A replica started with another root key would sign tokens the others refuse
+    and seal secrets nobody else can open; it refuses to start instead.
+    """
+
+    __tablename__ = "root_key_check"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    check_value: Mapped[bytes] = mapped_column(LargeBinary(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 # -- projects, environments, folders, project memberships -------------------------

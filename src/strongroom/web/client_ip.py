@@ -4,7 +4,11 @@ Infisical believes ``X-Forwarded-For`` and a dozen similar headers from any
 peer, so any client can claim any address and walk past a trusted-IP range.
 Strongroom uses the socket peer unless that peer is one of the operator's
 trusted proxies (``STRONGROOM_TRUSTED_PROXIES``); only then are the forwarded
-headers read, in Infisical's order.
+headers read, in Infisical's order, or only those named in
+``STRONGROOM_FORWARDED_HEADERS``. Narrowing the list matters even behind a
+trusted proxy: a proxy that sets ``X-Forwarded-For`` but passes
+``X-Client-IP`` through untouched forwards whatever the client wrote there,
+and that header comes first in Infisical's order.
 """
 
 from __future__ import annotations
@@ -51,13 +55,16 @@ def _forwarded_for(value: str) -> str:
     return value
 
 
-def client_ip(request: Request, trusted_proxies: Sequence[IpNetwork]) -> str | None:
+def client_ip(request: Request, trusted_proxies: Sequence[IpNetwork],
+              forwarded_headers: Sequence[str] | None = None) -> str | None:
     peer = request.client.host if request.client else None
     if peer is None or not trusted_proxies or not _is_trusted(peer, trusted_proxies):
         return peer
     headers = request.headers
-    for name in FORWARDED_HEADERS:
-        value = headers.get(name)
+    for name in forwarded_headers or FORWARDED_HEADERS:
+        # Every line of the header, in order: HAProxy's `option forwardfor` adds a line of its own
+        # after the client's, so reading only the first line would read the client's words.
+        value = ",".join(headers.getlist(name))
         if not value:
             continue
         hops = [_forwarded_for(hop.strip()) for hop in value.split(",") if hop.strip()]

@@ -23,7 +23,8 @@ _STATUS_ERRORS = {
 
 
 def _respond(error: ApiError) -> JsonResponse:
-    return JsonResponse(error.body(new_request_id()), status_code=error.status_code)
+    return JsonResponse(error.body(new_request_id()), status_code=error.status_code,
+                        headers=error.headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
