@@ -16,6 +16,7 @@ from strongroom.auth.jwt_auth.login import JwtLogin
 from strongroom.auth.oidc.login import OidcLogin
 from strongroom.auth.spiffe_auth.login import SpiffeLogin
 from strongroom.auth.throttle import LoginThrottle, build_login_throttle
+from strongroom.auth.token_usage import TokenUsage
 from strongroom.auth.tokens import AccessTokens
 from strongroom.clock import Clock, SystemClock
 from strongroom.crypto.root_key import RootKey, load_or_create_root_key
@@ -52,6 +53,7 @@ class Services:
     redis: redis.Redis | None = None  # STRONGROOM_REDIS_URL, shared by the replicas
 
     def close(self) -> None:
+        self.tokens.usage.stop()
         self.token_cleanup.stop()
         self.fetcher.close()
         if self.redis is not None:
@@ -83,7 +85,7 @@ def build_services(settings: Settings, clock: Clock | None = None, *, run_migrat
         cooldown_seconds=settings.jwks_refresh_cooldown_seconds,
         max_staleness_seconds=settings.jwks_max_staleness_seconds,
     )
-    tokens = AccessTokens(root_key.derive("access-token-signing"), clock)
+    tokens = AccessTokens(root_key.derive("access-token-signing"), clock, TokenUsage(database))
     return Services(
         settings=settings,
         database=database,
@@ -123,9 +125,11 @@ def create_app(services: Services) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # One cleanup thread per serving process (each `--workers` process runs this).
         services.token_cleanup.start()
+        services.tokens.usage.start()
         try:
             yield
         finally:
+            services.tokens.usage.stop()
             services.token_cleanup.stop()
 
     app = FastAPI(

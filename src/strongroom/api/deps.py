@@ -22,9 +22,18 @@ async def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
+_READING_METHODS = frozenset({"GET", "HEAD"})
+
+
 def _unit_of_work(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed if the route returns, rolled back if it raises."""
-    with request.app.state.services.database.sessions() as session:
+    """One transaction per request: committed if the route returns, rolled back if it raises.
+
+    GET and HEAD requests only read, so they get a read session: on SQLite it does not
+    queue behind writers.
+    """
+    database = request.app.state.services.database
+    sessions = database.read_sessions if request.method in _READING_METHODS else database.sessions
+    with sessions() as session:
         yield session
         session.commit()
 
@@ -42,13 +51,11 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def _authenticated_caller(request: Request) -> AuthenticatedIdentity:
+def _authenticated_caller(request: Request, session: Db) -> AuthenticatedIdentity:
     services: Services = request.app.state.services
-    token = bearer_token(request)
-    # Its own transaction, committed at once: a use counts even when the route then fails.
-    with services.database.sessions() as session:
-        caller = services.tokens.authenticate(session, token, client_address(request))
-        session.commit()
+    caller = services.tokens.authenticate(session, bearer_token(request), client_address(request))
+    # Committed at once, before the route runs in the same session: a use counts even when the route fails.
+    session.commit()
     return caller
 
 

@@ -18,9 +18,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
-from sqlalchemy import ColumnElement, case, literal, select, update
+from sqlalchemy import ColumnElement, bindparam, case, literal, select, update
 from sqlalchemy.orm import Session
 
+from strongroom.auth.token_usage import TokenUsage
 from strongroom.auth.trusted_ips import ip_allowed
 from strongroom.clock import Clock
 from strongroom.errors import BadRequest, Forbidden, TokenError, Unauthorized
@@ -36,6 +37,8 @@ from strongroom.store.models import (
 )
 
 TOKEN_TYPE = "identityAccessToken"
+
+
 SIGNING_ALGORITHM = "HS256"
 
 # Which table holds the live policy (trusted IPs) of each auth method.
@@ -45,6 +48,26 @@ AUTH_METHOD_CONFIGS: dict[str, type[Any]] = {
     "jwt-auth": IdentityJwtAuth,
     "spiffe-auth": IdentitySpiffeAuth,
 }
+
+def _live_token_query() -> Any:
+    query = select(
+        IdentityAccessToken,
+        IdentityOrgMembership.org_id,
+        IdentityOrgMembership.role,
+        *(model.access_token_trusted_ips for model in AUTH_METHOD_CONFIGS.values()),
+    ).outerjoin(IdentityOrgMembership, IdentityOrgMembership.identity_id == IdentityAccessToken.identity_id)
+    for model in AUTH_METHOD_CONFIGS.values():
+        query = query.outerjoin(model, model.identity_id == IdentityAccessToken.identity_id)
+    return query.where(IdentityAccessToken.id == bindparam("token_id"))
+
+
+_LIVE_TOKEN_QUERY = _live_token_query()
+
+
+def _later_of(column: Any, stamp: Any) -> Any:
+    """``column`` moved forward to ``stamp``, never backwards (a request that started earlier may commit later)."""
+    return case((column.is_(None), stamp), (column < stamp, stamp), else_=column)
+
 
 EXPIRED_MESSAGE = "Your token has expired. Please re-authenticate."
 MALFORMED_MESSAGE = (
@@ -105,7 +128,8 @@ def _lifetime(ttl: int, remaining_budget: float | None) -> int | None:
 
 
 class AccessTokens:
-    def __init__(self, signing_key: bytes, clock: Clock) -> None:
+    def __init__(self, signing_key: bytes, clock: Clock, usage: TokenUsage) -> None:
+        self.usage = usage
         self._signing_key = signing_key
         self._clock = clock
 
@@ -190,26 +214,44 @@ class AccessTokens:
         payload = self._decode(token)
         if payload.get("authTokenType") != TOKEN_TYPE:
             raise TokenError(MALFORMED_MESSAGE)
-        row = self._load_live_row(session, token, payload)
+        # One query: the token's record, its identity's organisation membership, and the live
+        # trusted-IP list of the auth method that issued it (read now, not copied at issue time).
+        found = session.execute(_LIVE_TOKEN_QUERY, {"token_id": payload["identityAccessTokenId"]}).first()
+        row: IdentityAccessToken | None = found[0] if found is not None else None
+        # A renewed token replaces its predecessor: only the latest string's hash matches.
+        if row is None or row.is_revoked or not hmac.compare_digest(row.token_hash, hash_token(token)):
+            raise Unauthorized(NOT_FOUND_MESSAGE)
         now = self._clock.now()
         if row.expires_at is not None and now >= row.expires_at:
             raise TokenError(EXPIRED_MESSAGE)
-
-        config_model = AUTH_METHOD_CONFIGS.get(row.auth_method)
-        config = session.scalar(select(config_model).where(config_model.identity_id == row.identity_id)) \
-            if config_model else None
-        if config is None:
+        org_id, org_role, *trusted_ips_by_method = found[1:]
+        trusted_ips = dict(zip(AUTH_METHOD_CONFIGS, trusted_ips_by_method)).get(row.auth_method)
+        if trusted_ips is None:
             # The auth method was removed; its tokens went with it.
             raise Unauthorized("Failed to authorize: auth method has been revoked")
-        if not ip_allowed(client_ip, config.access_token_trusted_ips):
+        if not ip_allowed(client_ip, trusted_ips):
             raise Forbidden("You are not allowed to access this resource from the current IP address")
-
-        membership = session.scalar(
-            select(IdentityOrgMembership).where(IdentityOrgMembership.identity_id == row.identity_id)
-        )
-        if membership is None:
+        if org_id is None:
             raise Unauthorized("Failed to authorize: Identity is not a member of the organization")
 
+        if row.access_token_num_uses_limit == 0:
+            # Nothing to enforce: the use is counted later, in a batch (see TokenUsage), so a read
+            # stays a read. Revocation was checked above, against the database, as for every token.
+            self.usage.record(row.id, now)
+        else:
+            # The write starts a transaction of its own: on SQLite a read transaction may not
+            # turn into a write once another writer has committed, but a fresh one waits its turn.
+            session.commit()
+            self._spend_one_use(session, row.id, now)
+        return AuthenticatedIdentity(
+            identity_id=row.identity_id,
+            org_id=org_id,
+            org_role=org_role,
+            token_id=row.id,
+            auth_method=row.auth_method,
+        )
+
+    def _spend_one_use(self, session: Session, token_id: str, now: datetime) -> None:
         # One conditional UPDATE is the use check and the count at once, so concurrent requests, on
         # any number of replicas, can never spend more than the limit: PostgreSQL re-checks the WHERE
         # on the row as the previous writer left it; SQLite runs one writer at a time.
@@ -217,33 +259,21 @@ class AccessTokens:
         spent = session.execute(
             update(IdentityAccessToken)
             .where(
-                IdentityAccessToken.id == row.id,
+                IdentityAccessToken.id == token_id,
                 IdentityAccessToken.is_revoked.is_(False),
                 _uses_left(),
             )
             .values(
                 access_token_num_uses=IdentityAccessToken.access_token_num_uses + 1,
-                # Never backwards: a request that started earlier may commit later.
-                access_token_last_used_at=case(
-                    (IdentityAccessToken.access_token_last_used_at.is_(None), stamp),
-                    (IdentityAccessToken.access_token_last_used_at < stamp, stamp),
-                    else_=IdentityAccessToken.access_token_last_used_at,
-                ),
+                access_token_last_used_at=_later_of(IdentityAccessToken.access_token_last_used_at, stamp),
             )
             .execution_options(synchronize_session=False)
         )
         if spent.rowcount != 1:
             # Revoked, or its identity deleted, while this request was on its way: say so, not "limit reached".
-            if self._revoked_or_gone(session, row.id):
+            if self._revoked_or_gone(session, token_id):
                 raise Unauthorized(NOT_FOUND_MESSAGE)
             raise Unauthorized("Failed to authorize: token usage limit reached")
-        return AuthenticatedIdentity(
-            identity_id=row.identity_id,
-            org_id=membership.org_id,
-            org_role=membership.role,
-            token_id=row.id,
-            auth_method=row.auth_method,
-        )
 
     def renew(self, session: Session, token: str) -> IssuedToken:
         payload = self._decode(token)

@@ -18,13 +18,11 @@ the retention keeps them for the operator's eyes.
 from __future__ import annotations
 
 import logging
-import random
-import threading
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, delete, select
 
+from strongroom.background import PeriodicJob
 from strongroom.clock import Clock
 from strongroom.store.db import Database
 from strongroom.store.models import IdentityAccessToken
@@ -45,27 +43,37 @@ def _revoked_before(cutoff: datetime) -> ColumnElement[bool]:
     return (IdentityAccessToken.is_revoked == True) & (IdentityAccessToken.updated_at < cutoff)  # noqa: E712
 
 
-@dataclass
 class TokenCleanup:
-    database: Database
-    clock: Clock
-    interval_seconds: float
-    retention_seconds: float
-    batch_size: int = BATCH_SIZE
-    _stopping: threading.Event = field(default_factory=threading.Event, init=False)
-    _thread: threading.Thread | None = field(default=None, init=False)
+    def __init__(self, database: Database, clock: Clock, *, interval_seconds: float, retention_seconds: float,
+                 batch_size: int = BATCH_SIZE) -> None:
+        self.database = database
+        self.clock = clock
+        self.retention_seconds = retention_seconds
+        self.batch_size = batch_size
+        self._job = PeriodicJob("token-cleanup", interval_seconds, self._run_and_report)
+
+    def start(self) -> None:
+        self._job.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._job.stop(timeout)
 
     def run_once(self) -> int:
         """One pass: delete, batch after batch, every record past its retention. Returns how many were deleted."""
         cutoff = self.clock.now() - timedelta(seconds=self.retention_seconds)
         deleted = 0
         for condition in (_expired_before(cutoff), _revoked_before(cutoff)):
-            while not self._stopping.is_set():
+            while not self._job.stopping:
                 batch = self._delete_batch(condition)
                 deleted += batch
                 if batch < self.batch_size:
                     break
         return deleted
+
+    def _run_and_report(self) -> None:
+        deleted = self.run_once()
+        if deleted:
+            log.debug("token cleanup deleted %d records", deleted)
 
     def _delete_batch(self, condition: ColumnElement[bool]) -> int:
         chosen = (
@@ -77,30 +85,3 @@ class TokenCleanup:
         statement = delete(IdentityAccessToken).where(IdentityAccessToken.id.in_(chosen.scalar_subquery()))
         with self.database.engine.begin() as connection:
             return connection.execute(statement).rowcount
-
-    # -- the background thread ------------------------------------------------------
-
-    def start(self) -> None:
-        if self.interval_seconds <= 0 or self._thread is not None:
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="strongroom-token-cleanup", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        # Jitter, so replicas started together do not clean in lockstep.
-        while not self._stopping.wait(self.interval_seconds * random.uniform(0.8, 1.2)):
-            try:
-                deleted = self.run_once()
-            except Exception as exc:  # noqa: BLE001 - the next pass tries again; requests are unaffected
-                # Only the type: a database error's text can quote parameters.
-                log.warning("token cleanup failed: %s", type(exc).__name__)
-                continue
-            if deleted:
-                log.debug("token cleanup deleted %d records", deleted)

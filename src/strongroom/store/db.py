@@ -17,6 +17,10 @@ def normalise_database_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+# Execution option marking sessions that only read (see Database.read_sessions).
+READS_ONLY = "strongroom_reads_only"
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -31,9 +35,13 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
-        # Take the write lock up front. A deferred transaction that reads and then
-        # writes fails with SQLITE_BUSY (not a wait) when another writer committed
-        # in between; IMMEDIATE makes concurrent requests queue on busy_timeout instead.
+        if connection.get_execution_options().get(READS_ONLY):
+            # Readers never wait in WAL mode: many read transactions run side by side.
+            connection.exec_driver_sql("BEGIN")
+            return
+        # A transaction that may write takes the write lock up front. A deferred one that
+        # reads and then writes fails with SQLITE_BUSY (not a wait) when another writer
+        # committed in between; IMMEDIATE makes concurrent writers queue on busy_timeout instead.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -41,6 +49,9 @@ def _configure_sqlite(engine: Engine) -> None:
 class Database:
     engine: Engine
     sessions: sessionmaker[Session]
+    # For work that only reads (GET requests, token checks): on SQLite these begin a deferred
+    # transaction and so do not queue behind writers; on PostgreSQL they are ordinary sessions.
+    read_sessions: sessionmaker[Session]
 
     @property
     def is_sqlite(self) -> bool:
@@ -59,4 +70,8 @@ def open_database(url: str, pool_size: int = 10) -> Database:
         # Each process holds up to 3 × pool_size connections: replicas × workers × that must fit
         # PostgreSQL's max_connections (STRONGROOM_DATABASE_POOL_SIZE, README "Running several replicas").
         engine = create_engine(url, pool_size=pool_size, max_overflow=2 * pool_size, pool_pre_ping=True)
-    return Database(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
+    return Database(
+        engine=engine,
+        sessions=sessionmaker(engine, expire_on_commit=False),
+        read_sessions=sessionmaker(engine.execution_options(**{READS_ONLY: True}), expire_on_commit=False),
+    )
