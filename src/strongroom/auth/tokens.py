@@ -34,6 +34,7 @@ from strongroom.store.models import (
     IdentitySpiffeAuth,
     IdentityTokenAuth,
     UtcDateTime,
+    new_id,
 )
 
 TOKEN_TYPE = "identityAccessToken"
@@ -192,11 +193,14 @@ class AccessTokens:
               name: str | None = None, extra: dict[str, Any] | None = None) -> IssuedToken:
         now = self._clock.now()
         lifetime = _lifetime(policy.ttl, policy.max_ttl or None)
+        token_id = new_id()
+        token = self._sign(token_id, identity_id, auth_method, now, lifetime, extra)
         row = IdentityAccessToken(
+            id=token_id,
             identity_id=identity_id,
             auth_method=auth_method,
             name=name,
-            token_hash=b"",
+            token_hash=hash_token(token),
             access_token_ttl=policy.ttl,
             access_token_max_ttl=policy.max_ttl,
             access_token_num_uses_limit=policy.num_uses_limit,
@@ -205,9 +209,6 @@ class AccessTokens:
             updated_at=now,
         )
         session.add(row)
-        session.flush()
-        token = self._sign(row.id, identity_id, auth_method, now, lifetime, extra)
-        row.token_hash = hash_token(token)
         return IssuedToken(token, lifetime or 0, policy.max_ttl)
 
     def authenticate(self, session: Session, token: str, client_ip: str | None) -> AuthenticatedIdentity:

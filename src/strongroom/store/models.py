@@ -95,20 +95,21 @@ class Identity(Base, Timestamped):
     membership: Mapped["IdentityOrgMembership"] = relationship(
         back_populates="identity", uselist=False, cascade="all, delete-orphan", lazy="joined"
     )
+    # Loaded when first used: a login reads only its own method's configuration.
     metadata_items: Mapped[list["IdentityMetadata"]] = relationship(
-        cascade="all, delete-orphan", order_by="IdentityMetadata.created_at", lazy="selectin"
+        cascade="all, delete-orphan", order_by="IdentityMetadata.created_at", lazy="select"
     )
     token_auth: Mapped["IdentityTokenAuth | None"] = relationship(
-        cascade="all, delete-orphan", uselist=False, lazy="selectin"
+        cascade="all, delete-orphan", uselist=False, lazy="select"
     )
     oidc_auth: Mapped["IdentityOidcAuth | None"] = relationship(
-        cascade="all, delete-orphan", uselist=False, lazy="selectin"
+        cascade="all, delete-orphan", uselist=False, lazy="select"
     )
     jwt_auth: Mapped["IdentityJwtAuth | None"] = relationship(
-        cascade="all, delete-orphan", uselist=False, lazy="selectin"
+        cascade="all, delete-orphan", uselist=False, lazy="select"
     )
     spiffe_auth: Mapped["IdentitySpiffeAuth | None"] = relationship(
-        cascade="all, delete-orphan", uselist=False, lazy="selectin"
+        cascade="all, delete-orphan", uselist=False, lazy="select"
     )
 
 
