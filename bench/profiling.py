@@ -105,7 +105,12 @@ def read_folded(path: Path) -> Counter[tuple[str, ...]]:
     for line in path.read_text(errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
         if stack and count.isdigit():
-            stacks[tuple(stack.split(";"))] += int(count)
+            frames = stack.split(";")
+            # --subprocesses roots every stack in a `process <pid>:"<command>"` frame: not a function.
+            if frames[0].startswith("process "):
+                frames = frames[1:]
+            if frames:
+                stacks[tuple(frames)] += int(count)
     return stacks
 
 

@@ -80,7 +80,7 @@ def _list(request: Request, session: Session, caller: AuthenticatedIdentity, ser
 
 
 @router.get("/api/v3/secrets/raw")
-async def list_secrets(request: Request, fields: Annotated[SecretListQuery, Depends(query(SecretListQuery))], caller: Caller,
+def list_secrets(request: Request, fields: Annotated[SecretListQuery, Depends(query(SecretListQuery))], caller: Caller,
                  session: Db, services: ServicesDep) -> Response:
     return _list(request, session, caller, services, fields, fields.workspaceId, fields.workspaceSlug)
 
@@ -99,7 +99,7 @@ def get_secret_by_id(request: Request, secret_id: str, caller: Caller, session: 
 
 @router.get("/api/v3/secrets/raw/{secret_name}")
 @router.get("/api/v4/secrets/{secret_name}")
-async def get_secret(request: Request, secret_name: str, fields: Annotated[SecretGetQuery, Depends(query(SecretGetQuery))],
+def get_secret(request: Request, secret_name: str, fields: Annotated[SecretGetQuery, Depends(query(SecretGetQuery))],
                caller: Caller, session: Db, services: ServicesDep) -> Response:
     key = key_from_path(secret_name)
     if not fields.environment:

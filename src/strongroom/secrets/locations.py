@@ -61,4 +61,6 @@ def find_location(session: Session, project: Project, environment_slug: str, pat
     """Like ``locate``, but None when the environment or folder does not exist (for references and imports)."""
     tree = FolderTree.load_by_slug(session, project, environment_slug)
     folder = tree.find(path) if tree is not None else None
-    return Location(project, tree.environment, tree, folder) if tree is not None and folder is not None else None
+    if tree is None or folder is None:
+        return None
+    return Location(project, tree.environment, tree, folder)
