@@ -251,42 +251,74 @@ def plan(instance: Instance, project: SecretsProject | None, skipped: list[Skipp
     return runnable
 
 
-def run_rounds(scenarios: list[Scenario], servers: dict[str, Server], wrk: str, load: Load,
-               args: argparse.Namespace, result: BackendResult) -> None:
-    entries = {entry.name: entry for entry in result.scenarios}
-    recorded: dict[str, list[Recording]] = {}
-    strongroom_log = LogWatcher(servers[STRONGROOM].child.log_path)
-    strongroom_log.skip_to_end()
+@dataclass
+class Arm:
+    """One Strongroom server and what is measured on it: the scenarios, and where their results go."""
+
+    scenarios: list[Scenario]
+    servers: dict[str, Server]
+    result: BackendResult
+    log: LogWatcher
+    recorded: dict[str, list[Recording]]
+
+    @classmethod
+    def of(cls, scenarios: list[Scenario], servers: dict[str, Server], result: BackendResult) -> "Arm":
+        log = LogWatcher(servers[STRONGROOM].child.log_path)
+        log.skip_to_end()
+        return cls(scenarios, servers, result, log, {})
+
+
+def measure_one(arm: Arm, scenario: Scenario, round_number: int, hello_rate: float, wrk: str, load: Load,
+                args: argparse.Namespace) -> WrkReport:
+    """One measured run of one scenario on one arm, recorded with the hello-world rate of its round."""
+    entry = next(entry for entry in arm.result.scenarios if entry.name == scenario.name)
+    server = arm.servers[scenario.server]
+    recording = _recording(args, arm.result, scenario, server, round_number)
+    if recording is not None:
+        arm.recorded.setdefault(scenario.name, []).append(recording)
+    report, used = measure(wrk, scenario, server, load, args.warmup, recording)
+    entry.runs.append(Measurement(report, used, report.requests_per_second if scenario.server == HELLO else hello_rate))
+    progress(
+        f"[{arm.result.label} run {round_number}/{args.runs}] {scenario.title}: "
+        f"{report.requests_per_second:,.0f} req/s, p50 {report.p50_ms:.2f} ms, p99 {report.p99_ms:.2f} ms, "
+        f"{report.errors} errors, CPU {used.cpu_seconds:.2f} s, peak RSS {used.peak_rss_mb:.0f} MB"
+    )
+    if scenario.server == STRONGROOM:
+        trouble = arm.log.troubled_lines()  # the warm-up's lines included
+        if trouble:
+            entry.notes += [f"run {round_number}, server log: {line}" for line in summarise(trouble)]
+    if report.errors:
+        with local_client(server.url) as client:
+            after = scenario.probe(client)
+        entry.notes.append(
+            f"run {round_number}: {report.status_errors} responses >= 400 and {report.socket_errors} "
+            f"socket errors of {report.requests}; one request right after: {_describe(after)}"
+        )
+    return report
+
+
+def run_rounds(arms: list[Arm], wrk: str, load: Load, args: argparse.Namespace) -> None:
+    """``--runs`` rounds over every scenario, the hello-world first (its rate is the ratio's denominator).
+
+    With several arms (--scale), each scenario is measured on every arm before the next scenario
+    starts: the figures compared are taken a few seconds apart, under the same load from the rest
+    of the machine, and each arm's ratios use a hello-world rate of their own round.
+    """
+    names = list(dict.fromkeys(scenario.name for arm in arms for scenario in arm.scenarios))
     for round_number in range(1, args.runs + 1):
-        hello_rate = 0.0
-        for scenario in scenarios:
-            server = servers[scenario.server]
-            recording = _recording(args, result, scenario, server, round_number)
-            if recording is not None:
-                recorded.setdefault(scenario.name, []).append(recording)
-            report, used = measure(wrk, scenario, server, load, args.warmup, recording)
-            if scenario.server == HELLO:
-                hello_rate = report.requests_per_second
-            entry = entries[scenario.name]
-            entry.runs.append(Measurement(report, used, hello_rate))
-            progress(
-                f"[{result.label} run {round_number}/{args.runs}] {scenario.title}: "
-                f"{report.requests_per_second:,.0f} req/s, p50 {report.p50_ms:.2f} ms, p99 {report.p99_ms:.2f} ms, "
-                f"{report.errors} errors, CPU {used.cpu_seconds:.2f} s, peak RSS {used.peak_rss_mb:.0f} MB"
-            )
-            if scenario.server == STRONGROOM:
-                trouble = strongroom_log.troubled_lines()  # the warm-up's lines included
-                if trouble:
-                    entry.notes += [f"run {round_number}, server log: {line}" for line in summarise(trouble)]
-            if report.errors:
-                with local_client(server.url) as client:
-                    after = scenario.probe(client)
-                entry.notes.append(
-                    f"run {round_number}: {report.status_errors} responses >= 400 and {report.socket_errors} "
-                    f"socket errors of {report.requests}; one request right after: {_describe(after)}"
-                )
-    if recorded:
-        _summarise_profiles(result, recorded, args.profile_rate)
+        hello_rates = [0.0] * len(arms)
+        for name in names:
+            for index, arm in enumerate(arms):
+                scenario = next((s for s in arm.scenarios if s.name == name), None)
+                if scenario is None:
+                    continue
+                report = measure_one(arm, scenario, round_number, hello_rates[index], wrk, load, args)
+                if scenario.server == HELLO:
+                    hello_rates[index] = report.requests_per_second
+    for arm in arms:
+        if arm.recorded:
+            _summarise_profiles(arm.result, arm.recorded, args.profile_rate)
+        arm.result.complete = True
 
 
 def database_url(backend: str, workdir: Path, database: dict[str, str]) -> str:
@@ -296,18 +328,47 @@ def database_url(backend: str, workdir: Path, database: dict[str, str]) -> str:
     return database["STRONGROOM_DATABASE_URL"]
 
 
-def bench_at_scale(backend: str, workdir: Path, database: dict[str, str], instance: Instance,
-                   project: SecretsProject | None, skipped: list[Skipped], servers: dict[str, Server], wrk: str,
-                   load: Load, args: argparse.Namespace, result: BackendResult) -> None:
-    """Load the scale data set into the running server's database, then the same rounds again."""
+@dataclass(frozen=True)
+class Provisioned:
+    instance: Instance
+    project: SecretsProject | None
+    skipped: list[Skipped]
+
+
+def provision(server: Server, authority: JwtSvidAuthority, key_server: Server, result: BackendResult) -> Provisioned:
+    with local_client(server.url) as client:
+        instance = set_up_instance(client, authority, key_server.url)
+        try:
+            project = set_up_secrets_project(client, instance.admin_token)
+            if project.listed != len(project.secret_names):
+                result.notes.append(
+                    f"{len(project.secret_names)} secrets were created but the list answered with {project.listed}"
+                )
+            return Provisioned(instance, project, [])
+        except SecretsApiUnavailable as exc:
+            return Provisioned(instance, None, secrets_skipped(str(exc)))
+
+
+def scale_arm(stack: ExitStack, backend: str, workdir: Path, authority: JwtSvidAuthority, key_server: Server,
+              hello: Server, workers: int, result: BackendResult) -> Arm:
+    """A second Strongroom, set up as the first, whose database then gets the scale rows (bench/scale.py).
+
+    Both servers are measured in every round, one after the other, so the comparison of their
+    figures is not thrown off by other work on the machine coming and going during the benchmark.
+    """
     scaled = BackendResult(result.backend, dataset="scale")
     result.scale = scaled
-    progress(f"[{result.label}] --scale: loading the database directly (bulk inserts, no API)")
-    loaded = scale.load(database_url(backend, workdir, database), instance.org_id, progress)
+    scale_dir = workdir / "scale"
+    scale_dir.mkdir()
+    database = stack.enter_context(database_settings(backend))
+    server = start_strongroom(stack, scale_dir, database, workers)
+    setup = provision(server, authority, key_server, scaled)
+    progress(f"[{result.label}] --scale: loading a second server's database directly (bulk inserts, no API)")
+    loaded = scale.load(database_url(backend, scale_dir, database), setup.instance.org_id, progress)
     scaled.load = {**loaded.as_json(), "description": loaded.describe()}
     progress(f"[{result.label}] --scale: {loaded.describe()}")
-    run_rounds(plan(instance, project, skipped, servers, scaled), servers, wrk, load, args, scaled)
-    scaled.complete = True
+    servers = {STRONGROOM: server, HELLO: hello}
+    return Arm.of(plan(setup.instance, setup.project, setup.skipped, servers, scaled), servers, scaled)
 
 
 def bench_backend(backend: str, wrk: str, load: Load, args: argparse.Namespace, result: BackendResult,
@@ -319,23 +380,11 @@ def bench_backend(backend: str, wrk: str, load: Load, args: argparse.Namespace, 
         key_server = start_key_server(stack, workdir, authority)
         database = stack.enter_context(database_settings(backend))
         servers = {STRONGROOM: start_strongroom(stack, workdir, database, workers), HELLO: start_hello(stack, workdir)}
-
-        with local_client(servers[STRONGROOM].url) as client:
-            instance = set_up_instance(client, authority, key_server.url)
-            try:
-                project = set_up_secrets_project(client, instance.admin_token)
-                skipped: list[Skipped] = []
-                if project.listed != len(project.secret_names):
-                    result.notes.append(
-                        f"{len(project.secret_names)} secrets were created but the list answered with {project.listed}"
-                    )
-            except SecretsApiUnavailable as exc:
-                project, skipped = None, secrets_skipped(str(exc))
-
-        run_rounds(plan(instance, project, skipped, servers, result), servers, wrk, load, args, result)
-        result.complete = True
+        setup = provision(servers[STRONGROOM], authority, key_server, result)
+        arms = [Arm.of(plan(setup.instance, setup.project, setup.skipped, servers, result), servers, result)]
         if args.scale:
-            bench_at_scale(backend, workdir, database, instance, project, skipped, servers, wrk, load, args, result)
+            arms.append(scale_arm(stack, backend, workdir, authority, key_server, servers[HELLO], workers, result))
+        run_rounds(arms, wrk, load, args)
         progress(f"[{backend}] stopping processes" + (" and dropping the database" if backend == "postgresql" else ""))
 
 

@@ -5,8 +5,8 @@ Issue 7 asks that the figures not depend on the size of the data: with
 other projects, every scenario stays within 15% of its small-database rate.
 Going through the API would take hours (each login is a signature check and
 an insert), so the rows are written with SQLAlchemy Core bulk inserts
-(executemany of plain tuples, batch by batch, one transaction per table), into
-the same database the server is running on, while no load is running. The
+(executemany, 20,000 rows a batch, one transaction per table) into the
+database of the harness's second, "scale" server, before any load runs. The
 rows are complete and consistent (foreign keys hold, every identity has an
 organisation membership and OIDC Auth, every token a live record), but they
 are not usable by anyone: token hashes and sealed values are random bytes.
@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Engine, Table, create_engine, func, insert, select, text
+from sqlalchemy import Engine, Table, create_engine, event, func, insert, select, text
 
 from strongroom.store.db import normalise_database_url
 from strongroom.store.models import (
@@ -122,11 +122,10 @@ class _Loader:
 
 
 def load(database_url: str, org_id: str, progress: Callable[[str], None], *, seed: int = 7) -> ScaleLoad:
-    """Write the scale data set into the database at ``database_url`` (the server's own)."""
+    """Write the scale data set into the database at ``database_url``, next to organisation ``org_id``'s own rows."""
     rng = random.Random(seed)
     engine = create_engine(normalise_database_url(database_url))
     if engine.dialect.name == "sqlite":
-        from sqlalchemy import event
 
         @event.listens_for(engine, "connect")
         def _wait_for_locks(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
