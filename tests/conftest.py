@@ -242,25 +242,6 @@ def provider(authority: JwtSvidAuthority) -> Iterator[DiscoveryProvider]:
 @pytest.fixture(scope="session")
 def ca_pem() -> str:
     """A self-signed CA certificate in PEM form."""
-    import datetime
+    from strongroom.spiffe.dev_spire import ServerCertificate
 
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec as ec_keys
-    from cryptography.x509.oid import NameOID
-
-    key = ec_keys.generate_private_key(ec_keys.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Strongroom test CA")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return certificate.public_bytes(serialization.Encoding.PEM).decode()
+    return ServerCertificate.for_hosts("127.0.0.1").ca_pem

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import datetime
 import re
 import uuid
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
-from strongroom.spiffe.dev_spire import DiscoveryProvider, JwtSvidAuthority
+from strongroom.spiffe.dev_spire import DiscoveryProvider, JwtSvidAuthority, ServerCertificate
 from strongroom.store.models import IdentityAccessToken, IdentityOidcAuth
 from tests.conftest import AUDIENCE, SPIFFE_ID, Api
 from tests.support import assert_api_error
@@ -31,21 +26,7 @@ def path(identity_id: str) -> str:
 
 
 def self_signed_ca_pem() -> str:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "SPIRE test CA")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return certificate.public_bytes(serialization.Encoding.PEM).decode()
+    return ServerCertificate.for_hosts("127.0.0.1").ca_pem
 
 
 def stored(api: Api, identity_id: str) -> dict[str, Any]:
