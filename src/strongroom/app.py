@@ -22,6 +22,7 @@ from strongroom.clock import Clock, SystemClock
 from strongroom.crypto.root_key import RootKey, load_or_create_root_key
 from strongroom.crypto.sealing import SecretSealer
 from strongroom.outbound import HttpFetcher
+from strongroom.secrets.rendered import RenderedReads
 from strongroom.settings import Settings
 from strongroom.store import migrate
 from strongroom.store.cleanup import TokenCleanup
@@ -50,6 +51,7 @@ class Services:
     sealer: SecretSealer
     login_throttle: LoginThrottle
     token_cleanup: TokenCleanup
+    rendered_reads: RenderedReads
     redis: redis.Redis | None = None  # STRONGROOM_REDIS_URL, shared by the replicas
 
     def close(self) -> None:
@@ -112,6 +114,7 @@ def build_services(settings: Settings, clock: Clock | None = None, *, run_migrat
             interval_seconds=settings.token_cleanup_interval_seconds,
             retention_seconds=settings.token_retention_seconds,
         ),
+        rendered_reads=RenderedReads(int(settings.read_cache_mb * 1024 * 1024)),
         redis=shared_redis,
     )
 

@@ -116,6 +116,12 @@ SETTINGS: tuple[SettingDoc, ...] = (
         "Failed logins from one client address per window after which further failures are answered 429 "
         "(0: no limit).",
     ),
+    SettingDoc(
+        "READ_CACHE_MB",
+        "16",
+        "Memory each process may use to keep rendered secret reads for reuse until a secret, folder, import, "
+        "environment or project changes (0: off). Every request is still authenticated and authorised.",
+    ),
     SettingDoc("LOG_LEVEL", "info", "Log level of the server."),
 )
 
@@ -165,6 +171,7 @@ class Settings:
     login_failure_window_seconds: int = 60
     login_max_failures_per_identity: int = 10
     login_max_failures_per_ip: int = 50
+    read_cache_mb: float = 16.0
     log_level: str = "info"
 
     @classmethod
@@ -202,6 +209,7 @@ class Settings:
             login_failure_window_seconds=max(1, _non_negative(env, "LOGIN_FAILURE_WINDOW_SECONDS", "60", int)),
             login_max_failures_per_identity=_non_negative(env, "LOGIN_MAX_FAILURES_PER_IDENTITY", "10", int),
             login_max_failures_per_ip=_non_negative(env, "LOGIN_MAX_FAILURES_PER_IP", "50", int),
+            read_cache_mb=_non_negative(env, "READ_CACHE_MB", "16", float),
             log_level=_read(env, "LOG_LEVEL", "info").lower(),
         )
 

@@ -4,20 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from tests.conftest import Api
-from tests.projects.workloads import Spire, Workload, member_of
-
-
-@pytest.fixture
-def project(api: Api) -> dict[str, Any]:
-    return api.create_project()
-
-
-@pytest.fixture
-def member(api: Api, spire: Spire, project: dict[str, Any]) -> Workload:
-    return member_of(api, spire, project["id"], "member")
+from tests.projects.workloads import Workload
 
 
 def _put(member: Workload, project: dict[str, Any], key: str, value: str, environment: str = "dev", path: str = "/",

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Annotated, Any, Callable
 
+import anyio
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy.orm import Session
 
 from strongroom.api.deps import Caller, Db, LoginAttemptsDep, ServicesDep
 from strongroom.app import Services
-from strongroom.auth.tokens import IssuedToken
+from strongroom.auth.logins import Login, run_login
 from strongroom.identities import identities
 from strongroom.identities.roles import OrgRole, require_org_role
 from strongroom.web.bodies import body
@@ -46,7 +46,7 @@ class AuthMethodApi:
     config: ModuleType  # attach / require / update / revoke / describe / key_source, and the request models
     attach_model: type[BaseModel]
     update_model: type[BaseModel]
-    login: Callable[[Services], Callable[[Session, str, str], IssuedToken]]
+    login: Callable[[Services], Login]
     key_source: Callable[[Services, Any], Any]
 
 
@@ -59,30 +59,31 @@ def auth_method_router(method: AuthMethodApi) -> APIRouter:
         return services.jwks.status(method.key_source(services, config)).as_response()
 
     @router.post("/login")
-    def login(request: Annotated[LoginRequest, Depends(body(LoginRequest))], session: Db,
-              services: ServicesDep, attempts: LoginAttemptsDep) -> dict[str, Any]:
+    async def login(request: Annotated[LoginRequest, Depends(body(LoginRequest))], services: ServicesDep,
+                    attempts: LoginAttemptsDep) -> dict[str, Any]:
         # No Authorization header is read here: the Python SDK sends a stale one on re-login.
         with attempts.of(request.identityId):  # failed logins are limited (strongroom.auth.throttle)
-            return method.login(services)(session, request.identityId, request.jwt).as_response()
+            issued = await run_login(services.database, method.login(services), request.identityId, request.jwt)
+        return issued.as_response()
 
     AttachBody = Annotated[method.attach_model, Depends(body(method.attach_model))]  # type: ignore[name-defined]
     UpdateBody = Annotated[method.update_model, Depends(body(method.update_model))]  # type: ignore[name-defined]
 
     @router.post("/identities/{identity_id}")
-    def attach(identity_id: str, fields: AttachBody, caller: Caller, session: Db) -> dict[str, Any]:
+    async def attach(identity_id: str, fields: AttachBody, caller: Caller, session: Db) -> dict[str, Any]:
         require_org_role(caller.org_role, OrgRole.ADMIN, "create")
         identity = identities.get_in_org(session, identity_id, caller.org_id)
         return {method.response_key: method.config.describe(method.config.attach(session, identity, fields))}
 
     @router.get("/identities/{identity_id}")
-    def read(identity_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+    async def read(identity_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
         require_org_role(caller.org_role, OrgRole.MEMBER, "read")
         identity = identities.get_in_org(session, identity_id, caller.org_id)
         config = method.config.require(identity, missing_message=missing)
         return {method.response_key: {**method.config.describe(config), "keySet": key_set(services, config)}}
 
     @router.patch("/identities/{identity_id}")
-    def update(identity_id: str, fields: UpdateBody, caller: Caller, session: Db,
+    async def update(identity_id: str, fields: UpdateBody, caller: Caller, session: Db,
                services: ServicesDep) -> dict[str, Any]:
         require_org_role(caller.org_role, OrgRole.ADMIN, "edit")
         identity = identities.get_in_org(session, identity_id, caller.org_id)
@@ -93,18 +94,18 @@ def auth_method_router(method: AuthMethodApi) -> APIRouter:
         return {method.response_key: method.config.describe(config)}
 
     @router.delete("/identities/{identity_id}")
-    def revoke(identity_id: str, caller: Caller, session: Db) -> dict[str, Any]:
+    async def revoke(identity_id: str, caller: Caller, session: Db) -> dict[str, Any]:
         require_org_role(caller.org_role, OrgRole.ADMIN, "edit")
         identity = identities.get_in_org(session, identity_id, caller.org_id)
         return {method.response_key: method.config.revoke(session, identity)}
 
     @router.post("/identities/{identity_id}/refresh-keys")
-    def refresh_keys(identity_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+    async def refresh_keys(identity_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
         """Fetch the method's keys now (after a forced SPIRE rotation, say) instead of waiting for the cache."""
         require_org_role(caller.org_role, OrgRole.ADMIN, "edit")
         identity = identities.get_in_org(session, identity_id, caller.org_id)
         source = method.key_source(services, method.config.require(identity, missing_message=missing))
-        session.commit()  # a read so far: don't hold SQLite's write lock across the fetch
-        return {"keySet": services.jwks.refresh(source).as_response()}
+        session.commit()  # a read so far: no transaction stays open while the fetch leaves the loop
+        return {"keySet": (await anyio.to_thread.run_sync(services.jwks.refresh, source)).as_response()}
 
     return router

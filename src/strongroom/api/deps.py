@@ -1,8 +1,14 @@
-"""What routes depend on: the services, a unit of work, the authenticated caller, the client address."""
+"""What routes depend on: the services, a unit of work, the authenticated caller, the client address.
+
+Routes and these dependencies run on the event loop, database work included
+(see ``strongroom.store.db``: one unit of work runs start to end with no await
+inside it). Work that waits on the network or burns CPU for long (key
+fetches, password hashing) leaves the loop explicitly, in its own unit of work.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Annotated
@@ -25,7 +31,7 @@ async def get_services(request: Request) -> Services:
 _READING_METHODS = frozenset({"GET", "HEAD"})
 
 
-def _unit_of_work(request: Request) -> Iterator[Session]:
+async def _unit_of_work(request: Request) -> AsyncIterator[Session]:
     """One transaction per request: committed if the route returns, rolled back if it raises.
 
     GET and HEAD requests only read, so they get a read session: on SQLite it does not
@@ -51,12 +57,9 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def _authenticated_caller(request: Request, session: Db) -> AuthenticatedIdentity:
+async def _authenticated_caller(request: Request, session: Db) -> AuthenticatedIdentity:
     services: Services = request.app.state.services
-    caller = services.tokens.authenticate(session, bearer_token(request), client_address(request))
-    # Committed at once, before the route runs in the same session: a use counts even when the route fails.
-    session.commit()
-    return caller
+    return services.tokens.authenticate(session, bearer_token(request), client_address(request))
 
 
 def client_address(request: Request) -> str | None:

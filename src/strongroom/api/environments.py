@@ -29,7 +29,7 @@ def _answer(message: str, environment: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/api/v1/workspace/environments/{environment_id}")
-def get_environment_by_id(environment_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+async def get_environment_by_id(environment_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
     environment = session.get(ProjectEnvironment, environment_id)
     if environment is None:
         raise NotFound(f"Environment with ID '{environment_id}' not found")
@@ -39,21 +39,21 @@ def get_environment_by_id(environment_id: str, caller: Caller, session: Db, serv
 
 
 @router.get("/api/v1/workspace/{project_id}/environments")
-def list_environments(project_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+async def list_environments(project_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
     access = _access(session, caller, services, project_id)
     access.require(READ_ENVIRONMENTS)
     return {"workspace": project_id, "environments": [environments.describe(e) for e in access.project.environments]}
 
 
 @router.get("/api/v1/workspace/{project_id}/environments/{environment_id}")
-def get_environment(project_id: str, environment_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+async def get_environment(project_id: str, environment_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
     access = _access(session, caller, services, project_id)
     access.require(READ_ENVIRONMENTS)
     return {"environment": environments.describe(environments.in_project(access.project, environment_id))}
 
 
 @router.post("/api/v1/workspace/{project_id}/environments")
-def add_environment(
+async def add_environment(
     project_id: str,
     fields: Annotated[environments.EnvironmentCreate, Depends(body(environments.EnvironmentCreate))],
     caller: Caller,
@@ -67,7 +67,7 @@ def add_environment(
 
 
 @router.patch("/api/v1/workspace/{project_id}/environments/{environment_id}")
-def rename_environment(
+async def rename_environment(
     project_id: str,
     environment_id: str,
     fields: Annotated[environments.EnvironmentUpdate, Depends(body(environments.EnvironmentUpdate))],
@@ -83,7 +83,7 @@ def rename_environment(
 
 
 @router.delete("/api/v1/workspace/{project_id}/environments/{environment_id}")
-def remove_environment(project_id: str, environment_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+async def remove_environment(project_id: str, environment_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
     access = _access(session, caller, services, project_id)
     access.require(DELETE_ENVIRONMENTS)
     environment = environments.in_project(access.project, environment_id)

@@ -62,7 +62,7 @@ def _folder_by_id(session: Session, caller: AuthenticatedIdentity, services: Ser
 
 @router.post(PREFIXES[0])
 @router.post(PREFIXES[1])
-def create_folder(fields: Annotated[FolderCreate, Depends(body(FolderCreate))], caller: Caller, session: Db,
+async def create_folder(fields: Annotated[FolderCreate, Depends(body(FolderCreate))], caller: Caller, session: Db,
                   services: ServicesDep) -> dict[str, Any]:
     # From the root: missing parents of the new folder are created on the way.
     location = _located(session, caller, services, fields, CREATE_FOLDERS, path=paths.ROOT)
@@ -72,7 +72,7 @@ def create_folder(fields: Annotated[FolderCreate, Depends(body(FolderCreate))], 
 
 @router.get(PREFIXES[0])
 @router.get(PREFIXES[1])
-def list_folders(fields: Annotated[FolderListQuery, Depends(query(FolderListQuery))], caller: Caller, session: Db,
+async def list_folders(fields: Annotated[FolderListQuery, Depends(query(FolderListQuery))], caller: Caller, session: Db,
                  services: ServicesDep) -> dict[str, Any]:
     location = _located(session, caller, services, fields, READ_FOLDERS)
     tree, base = location.tree, location.path
@@ -86,7 +86,7 @@ def list_folders(fields: Annotated[FolderListQuery, Depends(query(FolderListQuer
 
 @router.get(PREFIXES[0] + "/{folder_id}")
 @router.get(PREFIXES[1] + "/{folder_id}")
-def get_folder(folder_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+async def get_folder(folder_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
     tree, folder, access = _folder_by_id(session, caller, services, folder_id, READ_FOLDERS)
     environment = tree.environment
     return {"folder": {
@@ -98,7 +98,7 @@ def get_folder(folder_id: str, caller: Caller, session: Db, services: ServicesDe
 
 @router.patch(PREFIXES[0] + "/{folder_id}")
 @router.patch(PREFIXES[1] + "/{folder_id}")
-def rename_folder(folder_id: str, fields: Annotated[FolderUpdate, Depends(body(FolderUpdate))], caller: Caller,
+async def rename_folder(folder_id: str, fields: Annotated[FolderUpdate, Depends(body(FolderUpdate))], caller: Caller,
                   session: Db, services: ServicesDep) -> dict[str, Any]:
     # The folder is looked up by id within the environment the body names; its path in the body is not needed.
     location = _located(session, caller, services, fields, EDIT_FOLDERS, path=paths.ROOT)
@@ -110,7 +110,7 @@ def rename_folder(folder_id: str, fields: Annotated[FolderUpdate, Depends(body(F
 
 @router.delete(PREFIXES[0] + "/{folder_id_or_name}")
 @router.delete(PREFIXES[1] + "/{folder_id_or_name}")
-def delete_folder(folder_id_or_name: str, fields: Annotated[FolderDelete, Depends(body(FolderDelete))], caller: Caller,
+async def delete_folder(folder_id_or_name: str, fields: Annotated[FolderDelete, Depends(body(FolderDelete))], caller: Caller,
                   session: Db, services: ServicesDep) -> dict[str, Any]:
     location = _located(session, caller, services, fields, DELETE_FOLDERS)
     tree = location.tree

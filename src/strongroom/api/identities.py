@@ -16,7 +16,7 @@ router = APIRouter(prefix="/api/v1/identities")
 
 
 @router.post("")
-def create_identity(
+async def create_identity(
     fields: Annotated[identities.IdentityCreate, Depends(body(identities.IdentityCreate))], caller: Caller, session: Db
 ) -> dict[str, Any]:
     require_org_role(caller.org_role, OrgRole.ADMIN, "create")
@@ -28,7 +28,7 @@ def create_identity(
 
 
 @router.get("")
-def list_identities(
+async def list_identities(
     caller: Caller,
     session: Db,
     orgId: str | None = None,
@@ -43,13 +43,13 @@ def list_identities(
 
 
 @router.get("/{identity_id}")
-def get_identity(identity_id: str, caller: Caller, session: Db) -> dict[str, Any]:
+async def get_identity(identity_id: str, caller: Caller, session: Db) -> dict[str, Any]:
     require_org_role(caller.org_role, OrgRole.MEMBER, "read")
     return {"identity": identities.describe_membership(identities.get_in_org(session, identity_id, caller.org_id))}
 
 
 @router.patch("/{identity_id}")
-def update_identity(
+async def update_identity(
     identity_id: str,
     fields: Annotated[identities.IdentityUpdate, Depends(body(identities.IdentityUpdate))],
     caller: Caller,
@@ -64,6 +64,6 @@ def update_identity(
 
 
 @router.delete("/{identity_id}")
-def delete_identity(identity_id: str, caller: Caller, session: Db) -> dict[str, Any]:
+async def delete_identity(identity_id: str, caller: Caller, session: Db) -> dict[str, Any]:
     require_org_role(caller.org_role, OrgRole.ADMIN, "delete")
     return {"identity": identities.delete(session, identities.get_in_org(session, identity_id, caller.org_id))}

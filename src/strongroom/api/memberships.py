@@ -45,7 +45,7 @@ def _full(session: Session, access: ProjectAccess, membership: IdentityProjectMe
 
 
 @router.get("/api/v2/workspace/identity-memberships/{membership_id}")
-def get_membership_by_id(membership_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+async def get_membership_by_id(membership_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
     membership = session.get(IdentityProjectMembership, membership_id)
     if membership is None:
         raise NotFound(f"Identity membership with ID '{membership_id}' not found")
@@ -55,7 +55,7 @@ def get_membership_by_id(membership_id: str, caller: Caller, session: Db, servic
 
 @router.post(V2 + "/{identity_id}")
 @router.post(V1 + "/{identity_id}")
-def add_membership(project_id: str, identity_id: str, fields: CreateBody, caller: Caller, session: Db,
+async def add_membership(project_id: str, identity_id: str, fields: CreateBody, caller: Caller, session: Db,
                    services: ServicesDep) -> dict[str, Any]:
     access = _access(session, caller, services, project_id, CREATE_IDENTITIES)
     identity = identities.get_in_org(session, identity_id, access.project.org_id)
@@ -65,13 +65,13 @@ def add_membership(project_id: str, identity_id: str, fields: CreateBody, caller
 
 @router.get(V2 + "/{identity_id}")
 @router.get(V1 + "/{identity_id}")
-def get_membership(project_id: str, identity_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+async def get_membership(project_id: str, identity_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
     access = _access(session, caller, services, project_id, READ_IDENTITIES)
     return {"identityMembership": _full(session, access, memberships.require(session, project_id, identity_id))}
 
 
 @router.get(V2)
-def list_memberships_v2(
+async def list_memberships_v2(
     project_id: str, caller: Caller, session: Db, services: ServicesDep,
     offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=20000)] = 100,
 ) -> dict[str, Any]:
@@ -81,7 +81,7 @@ def list_memberships_v2(
 
 
 @router.get(V1)
-def list_memberships_v1(
+async def list_memberships_v1(
     project_id: str, caller: Caller, session: Db, services: ServicesDep,
     offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 20,
 ) -> dict[str, Any]:
@@ -91,7 +91,7 @@ def list_memberships_v1(
 
 
 @router.patch(V2 + "/{identity_id}")
-def update_membership_v2(project_id: str, identity_id: str, fields: UpdateBody, caller: Caller, session: Db,
+async def update_membership_v2(project_id: str, identity_id: str, fields: UpdateBody, caller: Caller, session: Db,
                          services: ServicesDep) -> dict[str, Any]:
     _access(session, caller, services, project_id, EDIT_IDENTITIES)
     membership = memberships.replace_roles(session, memberships.require(session, project_id, identity_id), fields.roles)
@@ -99,7 +99,7 @@ def update_membership_v2(project_id: str, identity_id: str, fields: UpdateBody, 
 
 
 @router.patch(V1 + "/{identity_id}")
-def update_membership_v1(project_id: str, identity_id: str, fields: UpdateBody, caller: Caller, session: Db,
+async def update_membership_v1(project_id: str, identity_id: str, fields: UpdateBody, caller: Caller, session: Db,
                          services: ServicesDep) -> dict[str, Any]:
     access = _access(session, caller, services, project_id, EDIT_IDENTITIES)
     membership = memberships.replace_roles(session, memberships.require(session, project_id, identity_id), fields.roles)
@@ -108,6 +108,6 @@ def update_membership_v1(project_id: str, identity_id: str, fields: UpdateBody, 
 
 @router.delete(V2 + "/{identity_id}")
 @router.delete(V1 + "/{identity_id}")
-def remove_membership(project_id: str, identity_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+async def remove_membership(project_id: str, identity_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
     _access(session, caller, services, project_id, DELETE_IDENTITIES)
     return {"identityMembership": memberships.remove(session, memberships.require(session, project_id, identity_id))}

@@ -20,7 +20,7 @@ UpdateBody = Annotated[projects.ProjectUpdate, Depends(body(projects.ProjectUpda
 
 @router.post("/api/v2/workspace")
 @router.post("/api/v1/projects")
-def create_project(fields: CreateBody, caller: Caller, session: Db) -> dict[str, Any]:
+async def create_project(fields: CreateBody, caller: Caller, session: Db) -> dict[str, Any]:
     return {"project": projects.describe(projects.create(session, caller, fields))}
 
 
@@ -28,19 +28,19 @@ def create_project(fields: CreateBody, caller: Caller, session: Db) -> dict[str,
 
 
 @router.get("/api/v2/workspace/{slug}")
-def get_project_by_slug(slug: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+async def get_project_by_slug(slug: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
     return projects.describe(access_by_slug(session, caller, slug, services.clock.now()).project)
 
 
 @router.patch("/api/v2/workspace/{slug}")
-def update_project_by_slug(slug: str, fields: UpdateBody, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+async def update_project_by_slug(slug: str, fields: UpdateBody, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
     access = access_by_slug(session, caller, slug, services.clock.now())
     access.require(EDIT_SETTINGS)
     return projects.describe(projects.update(session, access.project, fields))
 
 
 @router.delete("/api/v2/workspace/{slug}")
-def delete_project_by_slug(slug: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+async def delete_project_by_slug(slug: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
     access = access_by_slug(session, caller, slug, services.clock.now())
     access.require(DELETE_PROJECT)
     return projects.delete(session, access.project)
@@ -50,12 +50,12 @@ def delete_project_by_slug(slug: str, caller: Caller, session: Db, services: Ser
 
 
 @router.get("/api/v1/workspace")
-def list_workspaces(caller: Caller, session: Db, type: str | None = None) -> dict[str, Any]:
+async def list_workspaces(caller: Caller, session: Db, type: str | None = None) -> dict[str, Any]:
     return {"workspaces": [projects.describe(p) for p in projects.list_for_identity(session, caller, type)]}
 
 
 @router.get("/api/v1/projects")
-def list_projects(caller: Caller, session: Db, type: str | None = None) -> dict[str, Any]:
+async def list_projects(caller: Caller, session: Db, type: str | None = None) -> dict[str, Any]:
     return {"projects": [projects.describe(p) for p in projects.list_for_identity(session, caller, type)]}
 
 
@@ -76,30 +76,30 @@ def _delete(project_id: str, caller: Caller, session: Db, services: ServicesDep)
 
 
 @router.get("/api/v1/workspace/{project_id}")
-def get_workspace(project_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+async def get_workspace(project_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
     return {"workspace": _read(project_id, caller, session, services)}
 
 
 @router.get("/api/v1/projects/{project_id}")
-def get_project(project_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+async def get_project(project_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
     return {"project": _read(project_id, caller, session, services)}
 
 
 @router.patch("/api/v1/workspace/{project_id}")
-def update_workspace(project_id: str, fields: UpdateBody, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+async def update_workspace(project_id: str, fields: UpdateBody, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
     return {"workspace": _update(project_id, fields, caller, session, services)}
 
 
 @router.patch("/api/v1/projects/{project_id}")
-def update_project(project_id: str, fields: UpdateBody, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+async def update_project(project_id: str, fields: UpdateBody, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
     return {"project": _update(project_id, fields, caller, session, services)}
 
 
 @router.delete("/api/v1/workspace/{project_id}")
-def delete_workspace(project_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+async def delete_workspace(project_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
     return {"workspace": _delete(project_id, caller, session, services)}
 
 
 @router.delete("/api/v1/projects/{project_id}")
-def delete_project(project_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+async def delete_project(project_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
     return {"project": _delete(project_id, caller, session, services)}

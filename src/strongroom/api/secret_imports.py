@@ -34,7 +34,7 @@ def _location(session: Session, caller: AuthenticatedIdentity, services: Service
 
 
 @router.post("")
-def create_import(fields: Annotated[SecretImportCreate, Depends(body(SecretImportCreate))], caller: Caller,
+async def create_import(fields: Annotated[SecretImportCreate, Depends(body(SecretImportCreate))], caller: Caller,
                   session: Db, services: ServicesDep) -> dict[str, Any]:
     location = _location(session, caller, services, fields, CREATE_IMPORTS)
     row = imports.create(session, location, fields.import_, fields.isReplication)
@@ -45,7 +45,7 @@ def create_import(fields: Annotated[SecretImportCreate, Depends(body(SecretImpor
 
 
 @router.get("")
-def list_imports(fields: Annotated[SecretImportTarget, Depends(query(SecretImportTarget))], caller: Caller,
+async def list_imports(fields: Annotated[SecretImportTarget, Depends(query(SecretImportTarget))], caller: Caller,
                  session: Db, services: ServicesDep) -> dict[str, Any]:
     location = _location(session, caller, services, fields, READ_IMPORTS)
     rows = imports.of_folder(session, location.folder.id)
@@ -53,7 +53,7 @@ def list_imports(fields: Annotated[SecretImportTarget, Depends(query(SecretImpor
 
 
 @router.delete("/{import_id}")
-def delete_import(import_id: str, fields: Annotated[SecretImportTarget, Depends(body(SecretImportTarget))],
+async def delete_import(import_id: str, fields: Annotated[SecretImportTarget, Depends(body(SecretImportTarget))],
                   caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
     location = _location(session, caller, services, fields, DELETE_IMPORTS)
     row = imports.in_folder(session, location, import_id)

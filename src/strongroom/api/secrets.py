@@ -71,35 +71,39 @@ def _list(request: Request, session: Session, caller: AuthenticatedIdentity, ser
                      missing="Missing project id or environment")
     options = _read_options(fields)
     reads.require_read(access, options)  # before any lookup: nothing leaks to a caller who may not read
-    location = locate(session, access.project, fields.environment, fields.secretPath, listing=True)
-    listed = reads.list_secrets(session, services.sealer, access, location, options, fields.tag_slugs)
-    return json_with_etag(request, listed)
+
+    def render() -> dict[str, Any]:
+        location = locate(session, access.project, fields.environment, fields.secretPath, listing=True)
+        return reads.list_secrets(session, services.sealer, access, location, options, fields.tag_slugs)
+
+    key = ("list", access.project.id, fields.environment, fields.secretPath, options, tuple(fields.tag_slugs))
+    return services.rendered_reads.respond(request, session, key, render)
 
 
 # -- reads ---------------------------------------------------------------------------------
 
 
 @router.get("/api/v3/secrets/raw")
-def list_secrets(request: Request, fields: Annotated[SecretListQuery, Depends(query(SecretListQuery))], caller: Caller,
+async def list_secrets(request: Request, fields: Annotated[SecretListQuery, Depends(query(SecretListQuery))], caller: Caller,
                  session: Db, services: ServicesDep) -> Response:
     return _list(request, session, caller, services, fields, fields.workspaceId, fields.workspaceSlug)
 
 
 @router.get("/api/v4/secrets")
-def list_secrets_v4(request: Request, fields: Annotated[SecretListQueryV4, Depends(query(SecretListQueryV4))],
+async def list_secrets_v4(request: Request, fields: Annotated[SecretListQueryV4, Depends(query(SecretListQueryV4))],
                     caller: Caller, session: Db, services: ServicesDep) -> Response:
     return _list(request, session, caller, services, fields, fields.projectId, None)
 
 
 @router.get("/api/v3/secrets/raw/id/{secret_id}")
 @router.get("/api/v4/secrets/id/{secret_id}")
-def get_secret_by_id(request: Request, secret_id: str, caller: Caller, session: Db, services: ServicesDep) -> Response:
+async def get_secret_by_id(request: Request, secret_id: str, caller: Caller, session: Db, services: ServicesDep) -> Response:
     return json_with_etag(request, reads.get_by_id(session, services.sealer, caller, secret_id, services.clock.now()))
 
 
 @router.get("/api/v3/secrets/raw/{secret_name}")
 @router.get("/api/v4/secrets/{secret_name}")
-def get_secret(request: Request, secret_name: str, fields: Annotated[SecretGetQuery, Depends(query(SecretGetQuery))],
+async def get_secret(request: Request, secret_name: str, fields: Annotated[SecretGetQuery, Depends(query(SecretGetQuery))],
                caller: Caller, session: Db, services: ServicesDep) -> Response:
     key = key_from_path(secret_name)
     if not fields.environment:
@@ -108,16 +112,21 @@ def get_secret(request: Request, secret_name: str, fields: Annotated[SecretGetQu
                      project_slug=fields.workspaceSlug, missing="You must provide workspaceSlug or workspaceId")
     options = _read_options(fields)
     reads.require_read(access, options)
-    location = locate(session, access.project, fields.environment, fields.secretPath)
-    found = reads.get_by_name(session, services.sealer, access, location, key, options, fields.version, fields.type)
-    return json_with_etag(request, found)
+
+    def render() -> dict[str, Any]:
+        location = locate(session, access.project, fields.environment, fields.secretPath)
+        return reads.get_by_name(session, services.sealer, access, location, key, options, fields.version, fields.type)
+
+    cache_key = ("get", access.project.id, fields.environment, fields.secretPath, key, options, fields.version,
+                 fields.type)
+    return services.rendered_reads.respond(request, session, cache_key, render)
 
 
 # -- writes --------------------------------------------------------------------------------
 
 
 @router.post("/api/v3/secrets/raw/{secret_name}")
-def create_secret(secret_name: str, fields: Annotated[SecretCreate, Depends(body(SecretCreate))], caller: Caller,
+async def create_secret(secret_name: str, fields: Annotated[SecretCreate, Depends(body(SecretCreate))], caller: Caller,
                   session: Db, services: ServicesDep) -> dict[str, Any]:
     key = key_from_path(secret_name)
     access, location = _write_target(session, caller, services, fields, CREATE_SECRETS)
@@ -125,7 +134,7 @@ def create_secret(secret_name: str, fields: Annotated[SecretCreate, Depends(body
 
 
 @router.patch("/api/v3/secrets/raw/{secret_name}")
-def update_secret(secret_name: str, fields: Annotated[SecretUpdate, Depends(body(SecretUpdate))], caller: Caller,
+async def update_secret(secret_name: str, fields: Annotated[SecretUpdate, Depends(body(SecretUpdate))], caller: Caller,
                   session: Db, services: ServicesDep) -> dict[str, Any]:
     key = key_from_path(secret_name)
     access, location = _write_target(session, caller, services, fields, EDIT_SECRETS)
@@ -133,7 +142,7 @@ def update_secret(secret_name: str, fields: Annotated[SecretUpdate, Depends(body
 
 
 @router.delete("/api/v3/secrets/raw/{secret_name}")
-def delete_secret(secret_name: str, fields: Annotated[SecretDelete, Depends(body(SecretDelete))], caller: Caller,
+async def delete_secret(secret_name: str, fields: Annotated[SecretDelete, Depends(body(SecretDelete))], caller: Caller,
                   session: Db, services: ServicesDep) -> dict[str, Any]:
     key = key_from_path(secret_name)
     access, location = _write_target(session, caller, services, fields, DELETE_SECRETS)
@@ -141,21 +150,21 @@ def delete_secret(secret_name: str, fields: Annotated[SecretDelete, Depends(body
 
 
 @router.post("/api/v3/secrets/batch/raw")
-def create_secrets(fields: Annotated[BatchCreate, Depends(body(BatchCreate))], caller: Caller, session: Db,
+async def create_secrets(fields: Annotated[BatchCreate, Depends(body(BatchCreate))], caller: Caller, session: Db,
                    services: ServicesDep) -> dict[str, Any]:
     access, location = _write_target(session, caller, services, fields, CREATE_SECRETS)
     return writes.batch_create(session, services.sealer, access, location, fields)
 
 
 @router.patch("/api/v3/secrets/batch/raw")
-def update_secrets(fields: Annotated[BatchUpdate, Depends(body(BatchUpdate))], caller: Caller, session: Db,
+async def update_secrets(fields: Annotated[BatchUpdate, Depends(body(BatchUpdate))], caller: Caller, session: Db,
                    services: ServicesDep) -> dict[str, Any]:
     access, location = _write_target(session, caller, services, fields, EDIT_SECRETS)
     return writes.batch_update(session, services.sealer, access, location, fields)
 
 
 @router.delete("/api/v3/secrets/batch/raw")
-def delete_secrets(fields: Annotated[BatchDelete, Depends(body(BatchDelete))], caller: Caller, session: Db,
+async def delete_secrets(fields: Annotated[BatchDelete, Depends(body(BatchDelete))], caller: Caller, session: Db,
                    services: ServicesDep) -> dict[str, Any]:
     access, location = _write_target(session, caller, services, fields, DELETE_SECRETS)
     return writes.batch_delete(session, services.sealer, access, location, fields)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
+
 from strongroom.api.auth_methods import AuthMethodApi, auth_method_router
 from strongroom.api.deps import Caller, Db, ServicesDep
 from strongroom.auth.spiffe_auth import config
@@ -25,11 +27,11 @@ router = auth_method_router(
 
 
 @router.post("/identities/{identity_id}/refresh-bundle")
-def refresh_bundle(identity_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+async def refresh_bundle(identity_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
     """Infisical's name for a forced bundle refresh; answers with the configuration, as Infisical does."""
     require_org_role(caller.org_role, OrgRole.ADMIN, "edit")
     identity = identities.get_in_org(session, identity_id, caller.org_id)
     method = config.require(identity, missing_message="The identity does not have SPIFFE Auth attached")
-    session.commit()  # a read so far: don't hold SQLite's write lock across the fetch
-    status = services.jwks.refresh(config.key_source(method))
+    session.commit()  # a read so far: no transaction stays open while the fetch leaves the loop
+    status = await anyio.to_thread.run_sync(services.jwks.refresh, config.key_source(method))
     return {"identitySpiffeAuth": {**config.describe(method), "keySet": status.as_response()}}

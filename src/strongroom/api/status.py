@@ -28,7 +28,7 @@ async def status(services: ServicesDep) -> dict[str, Any]:
 
 
 @router.get("/api/v1/admin/config")
-def admin_config(session: Db) -> dict[str, Any]:
+async def admin_config(session: Db) -> dict[str, Any]:
     return {
         "config": {
             "initialized": is_initialized(session),

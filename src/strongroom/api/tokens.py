@@ -20,14 +20,14 @@ class AccessTokenBody(BaseModel):
 
 
 @router.post("/renew")
-def renew(
+async def renew(
     request: Annotated[AccessTokenBody, Depends(body(AccessTokenBody))], session: Db, services: ServicesDep
 ) -> dict[str, Any]:
     return services.tokens.renew(session, request.accessToken.strip()).as_response()
 
 
 @router.post("/revoke")
-def revoke(
+async def revoke(
     request: Annotated[AccessTokenBody, Depends(body(AccessTokenBody))], session: Db, services: ServicesDep
 ) -> dict[str, Any]:
     services.tokens.revoke(session, request.accessToken.strip())

@@ -1,24 +1,58 @@
-"""The end every successful login shares: note it on the identity, then issue the access token."""
+"""How every login runs, and the end every successful one shares: note it on the identity, issue the token."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
+import anyio
+from sqlalchemy import update
 from sqlalchemy.orm import Session
+
+from strongroom.auth.keys.cache import KeysNotAtHand
 
 from strongroom.auth.tokens import AccessTokens, IssuedToken, TokenPolicy
 from strongroom.clock import Clock
-from strongroom.store.models import AccessTokenPolicy, Identity
+from strongroom.store.db import Database
+from strongroom.store.models import AccessTokenPolicy, IdentityOrgMembership
 
 
-def issue_after_login(session: Session, tokens: AccessTokens, clock: Clock, identity: Identity, auth_method: str,
+class Login(Protocol):
+    def __call__(self, session: Session, identity_id: str, token: str, *,
+                 keys_may_block: bool = True) -> IssuedToken: ...
+
+
+def _login_in_unit_of_work(database: Database, login: Login, identity_id: str, token: str,
+                           keys_may_block: bool) -> IssuedToken:
+    with database.sessions() as session:
+        issued = login(session, identity_id, token, keys_may_block=keys_may_block)
+        session.commit()
+        return issued
+
+
+async def run_login(database: Database, login: Login, identity_id: str, token: str) -> IssuedToken:
+    """Run ``login`` on the event loop while the issuer's keys are cached (the usual case: no thread
+    hand-off); when they must be fetched first, run it again, whole, in a worker thread, so that a
+    slow or unreachable issuer never holds up other requests. Each run is its own unit of work,
+    begun and committed in one place; the first stops before writing anything."""
+    try:
+        return _login_in_unit_of_work(database, login, identity_id, token, keys_may_block=False)
+    except KeysNotAtHand:
+        pass
+    return await anyio.to_thread.run_sync(_login_in_unit_of_work, database, login, identity_id, token, True)
+
+
+def issue_after_login(session: Session, tokens: AccessTokens, clock: Clock, identity_id: str, auth_method: str,
                       config: AccessTokenPolicy, claims_metadata: dict[str, str] | None = None) -> IssuedToken:
-    identity.membership.last_login_auth_method = auth_method
-    identity.membership.last_login_time = clock.now()
+    # Core statements on the session's connection: the ORM's bulk-update machinery costs more than the write.
+    session.connection().execute(
+        update(IdentityOrgMembership)
+        .where(IdentityOrgMembership.identity_id == identity_id)
+        .values(last_login_auth_method=auth_method, last_login_time=clock.now())
+    )
     extra: dict[str, Any] | None = None
     if claims_metadata:
         # Infisical's place for mapped claims: identityAuth.<method>.claims in the token payload.
         extra = {auth_method.removesuffix("-auth"): {"claims": claims_metadata}}
     return tokens.issue(
-        session, identity_id=identity.id, auth_method=auth_method, policy=TokenPolicy.of(config), extra=extra
+        session, identity_id=identity_id, auth_method=auth_method, policy=TokenPolicy.of(config), extra=extra
     )

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
-from sqlalchemy import ColumnElement, bindparam, case, literal, select, update
+from sqlalchemy import ColumnElement, bindparam, case, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from strongroom.auth.token_usage import TokenUsage
@@ -51,8 +51,11 @@ AUTH_METHOD_CONFIGS: dict[str, type[Any]] = {
 }
 
 def _live_token_query() -> Any:
+    token = IdentityAccessToken
+    # Columns, not the mapped entity: this runs on every request, and building ORM objects costs more than the query.
     query = select(
-        IdentityAccessToken,
+        token.id, token.identity_id, token.auth_method, token.token_hash, token.is_revoked, token.expires_at,
+        token.access_token_num_uses_limit,
         IdentityOrgMembership.org_id,
         IdentityOrgMembership.role,
         *(model.access_token_trusted_ips for model in AUTH_METHOD_CONFIGS.values()),
@@ -195,7 +198,10 @@ class AccessTokens:
         lifetime = _lifetime(policy.ttl, policy.max_ttl or None)
         token_id = new_id()
         token = self._sign(token_id, identity_id, auth_method, now, lifetime, extra)
-        row = IdentityAccessToken(
+        # A Core INSERT on the session's connection: nothing reads the row back, so the ORM would only cost
+        # time. It bypasses autoflush, so objects pending in the session (a new identity) are written first.
+        session.flush()
+        session.connection().execute(insert(IdentityAccessToken).values(
             id=token_id,
             identity_id=identity_id,
             auth_method=auth_method,
@@ -207,8 +213,7 @@ class AccessTokens:
             expires_at=now + timedelta(seconds=lifetime) if lifetime is not None else None,
             created_at=now,
             updated_at=now,
-        )
-        session.add(row)
+        ))
         return IssuedToken(token, lifetime or 0, policy.max_ttl)
 
     def authenticate(self, session: Session, token: str, client_ip: str | None) -> AuthenticatedIdentity:
@@ -217,15 +222,15 @@ class AccessTokens:
             raise TokenError(MALFORMED_MESSAGE)
         # One query: the token's record, its identity's organisation membership, and the live
         # trusted-IP list of the auth method that issued it (read now, not copied at issue time).
-        found = session.execute(_LIVE_TOKEN_QUERY, {"token_id": payload["identityAccessTokenId"]}).first()
-        row: IdentityAccessToken | None = found[0] if found is not None else None
+        # Through the session's connection: plain columns need none of the ORM's result processing.
+        row = session.connection().execute(_LIVE_TOKEN_QUERY, {"token_id": payload["identityAccessTokenId"]}).first()
         # A renewed token replaces its predecessor: only the latest string's hash matches.
         if row is None or row.is_revoked or not hmac.compare_digest(row.token_hash, hash_token(token)):
             raise Unauthorized(NOT_FOUND_MESSAGE)
         now = self._clock.now()
         if row.expires_at is not None and now >= row.expires_at:
             raise TokenError(EXPIRED_MESSAGE)
-        org_id, org_role, *trusted_ips_by_method = found[1:]
+        org_id, org_role, *trusted_ips_by_method = row[7:]
         trusted_ips = dict(zip(AUTH_METHOD_CONFIGS, trusted_ips_by_method)).get(row.auth_method)
         if trusted_ips is None:
             # The auth method was removed; its tokens went with it.
@@ -244,6 +249,8 @@ class AccessTokens:
             # turn into a write once another writer has committed, but a fresh one waits its turn.
             session.commit()
             self._spend_one_use(session, row.id, now)
+            # Committed at once, before the route goes on in this session: a use counts even when the route fails.
+            session.commit()
         return AuthenticatedIdentity(
             identity_id=row.identity_id,
             org_id=org_id,

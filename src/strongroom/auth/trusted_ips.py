@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 from typing import Any, Iterable
 
 from strongroom.errors import BadRequest
@@ -51,8 +52,14 @@ def normalise_address(address: IpAddress) -> IpAddress:
     return address
 
 
+@lru_cache(maxsize=1024)
+def _networks(entries: tuple[tuple[str, Any], ...]) -> tuple[IpNetwork, ...]:
+    # Every authenticated request checks its method's list: parse each distinct list once.
+    return tuple(_network({"ipAddress": address, "prefix": prefix}) for address, prefix in entries)
+
+
 def ip_allowed(client_ip: str | None, trusted: list[dict[str, Any]]) -> bool:
-    networks = [_network(entry) for entry in trusted]
+    networks = _networks(tuple((entry["ipAddress"], entry.get("prefix")) for entry in trusted))
     if all(network.prefixlen == 0 for network in networks):
         # The wildcard ranges allow everyone, including clients whose address is unknown.
         return bool(networks)

@@ -52,11 +52,12 @@ _RECORD_NAMED = select(*records.COLUMNS).where(
 
 def records_in_folders(session: Session, folder_ids: list[str]) -> list[SecretRecord]:
     """The shared secrets of the folders, by key, for reading (see ``records``)."""
-    return [SecretRecord._make(row) for row in session.execute(_RECORDS_IN_FOLDERS, {"folder_ids": folder_ids})]
+    rows = session.connection().execute(_RECORDS_IN_FOLDERS, {"folder_ids": folder_ids})
+    return [SecretRecord._make(row) for row in rows]
 
 
 def record_named(session: Session, folder_id: str, key: str) -> SecretRecord | None:
-    row = session.execute(_RECORD_NAMED, {"folder_id": folder_id, "key": key}).first()
+    row = session.connection().execute(_RECORD_NAMED, {"folder_id": folder_id, "key": key}).first()
     return SecretRecord._make(row) if row is not None else None
 
 

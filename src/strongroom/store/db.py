@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -45,6 +47,32 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# A pooled PostgreSQL connection idle for longer than this is checked with a round trip before use
+# (the server may have restarted, or a firewall dropped the connection, meanwhile). One in steady
+# use is not: pinging on every checkout would add a round trip to every request.
+IDLE_SECONDS_BEFORE_PING = 10.0
+
+
+def _ping_connections_that_sat_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection, record, _proxy) -> None:  # type: ignore[no-untyped-def]
+        checked_in_at = record.info.get("checked_in_at")
+        if checked_in_at is None or time.monotonic() - checked_in_at < IDLE_SECONDS_BEFORE_PING:
+            return
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            if not dbapi_connection.autocommit:
+                dbapi_connection.rollback()
+        except Exception as exc:
+            # The pool discards this connection and tries a fresh one.
+            raise DisconnectionError("pooled connection did not answer") from exc
+
+
 @dataclass
 class Database:
     engine: Engine
@@ -69,9 +97,15 @@ def open_database(url: str, pool_size: int = 10) -> Database:
     else:
         # Each process holds up to 3 × pool_size connections: replicas × workers × that must fit
         # PostgreSQL's max_connections (STRONGROOM_DATABASE_POOL_SIZE, README "Running several replicas").
-        engine = create_engine(url, pool_size=pool_size, max_overflow=2 * pool_size, pool_pre_ping=True)
+        engine = create_engine(url, pool_size=pool_size, max_overflow=2 * pool_size)
+        _ping_connections_that_sat_idle(engine)
+    reads = engine.execution_options(**{READS_ONLY: True})
+    if engine.dialect.name == "postgresql":
+        # Under PostgreSQL's READ COMMITTED every statement sees its own snapshot, in a transaction or
+        # not; so a read needs no BEGIN and COMMIT, which are a round trip each.
+        reads = reads.execution_options(isolation_level="AUTOCOMMIT")
     return Database(
         engine=engine,
         sessions=sessionmaker(engine, expire_on_commit=False),
-        read_sessions=sessionmaker(engine.execution_options(**{READS_ONLY: True}), expire_on_commit=False),
+        read_sessions=sessionmaker(reads, expire_on_commit=False),
     )

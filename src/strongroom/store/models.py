@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
-    JSON, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, TypeDecorator, text,
+    JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, TypeDecorator, text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -218,6 +218,17 @@ class IdentityAccessToken(Base, Timestamped):
             postgresql_where=text("is_revoked"), sqlite_where=text("is_revoked = 1"),
         ),
     )
+
+
+class ReadGeneration(Base):
+    """One row (id 1): a counter that database triggers move on every change to what secret reads show.
+
+    See migration 0005 (the triggers) and ``strongroom.secrets.rendered`` (its use).
+    """
+
+    __tablename__ = "read_generation"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
 
 
 class RootKeyCheck(Base):

@@ -27,7 +27,11 @@ def _matches(if_none_match: str, etag: str) -> bool:
 
 def json_with_etag(request: Request, content: Any) -> Response:
     body = orjson.dumps(content)
-    etag = etag_of(body)
+    return respond_with_etag(request, body, etag_of(body))
+
+
+def respond_with_etag(request: Request, body: bytes, etag: str) -> Response:
+    """A JSON ``body`` with its ``etag``, or 304 when the client already holds it."""
     if_none_match = request.headers.get("if-none-match")
     if if_none_match and _matches(if_none_match, etag):
         return Response(status_code=304, headers={"ETag": etag})

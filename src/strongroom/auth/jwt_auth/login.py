@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strongroom.auth.jwt_auth.config import AUTH_METHOD, key_source
@@ -14,7 +15,7 @@ from strongroom.auth.logins import issue_after_login
 from strongroom.auth.tokens import AccessTokens, IssuedToken
 from strongroom.clock import Clock
 from strongroom.errors import NotFound
-from strongroom.store.models import Identity
+from strongroom.store.models import IdentityJwtAuth
 
 
 @dataclass(frozen=True)
@@ -24,17 +25,19 @@ class JwtLogin:
     clock: Clock
     leeway_seconds: int
 
-    def __call__(self, session: Session, identity_id: str, token: str) -> IssuedToken:
+    def __call__(self, session: Session, identity_id: str, token: str, *,
+                 keys_may_block: bool = True) -> IssuedToken:
         # 0. The identity and its JWT Auth configuration.
-        identity = session.get(Identity, identity_id)
-        config = identity.jwt_auth if identity is not None else None
-        if identity is None or config is None:
+        config = session.scalar(select(IdentityJwtAuth).where(IdentityJwtAuth.identity_id == identity_id))
+        if config is None:
             raise NotFound("JWT auth method not found for identity, did you configure JWT auth?")
 
-        session.commit()  # nothing written yet; don't hold SQLite's write lock across a key fetch
+        if keys_may_block:
+            session.commit()  # nothing written yet; don't hold SQLite's write lock across a key fetch
 
         # 1–3. Header and alg, the key by kid, signature and lifetime.
-        claims = verify_presented_jwt(token, key_source(config), self.keys, self.leeway_seconds, self.clock.timestamp())
+        claims = verify_presented_jwt(token, key_source(config), self.keys, self.leeway_seconds, self.clock.timestamp(),
+                                      keys_may_block=keys_may_block)
 
         # 4. The bindings, as OIDC Auth's.
         bindings.check_issuer(config.bound_issuer, claims)
@@ -44,4 +47,4 @@ class JwtLogin:
         metadata = bindings.map_claim_metadata(config.claim_metadata_mapping, claims)
 
         # 5. Record the login and issue the access token.
-        return issue_after_login(session, self.tokens, self.clock, identity, AUTH_METHOD, config, metadata)
+        return issue_after_login(session, self.tokens, self.clock, identity_id, AUTH_METHOD, config, metadata)

@@ -29,6 +29,10 @@ from strongroom.auth.keys.sources import KeySource
 from strongroom.outbound import FetchError, HttpFetcher
 
 
+class KeysNotAtHand(Exception):
+    """The keys must be fetched, or a fetch in flight awaited, first: ask again where blocking is allowed."""
+
+
 class KeySourceUnavailable(Exception):
     pass
 
@@ -139,9 +143,19 @@ class JwksCache:
         entry.fetched_at_wall = self._wall_clock()
         entry.last_error = None
 
-    def signing_keys(self, source: KeySource, kid: str | None) -> list[SigningKey]:
-        """The current keys of ``source``, refreshed first when stale or when ``kid`` is unknown."""
+    def signing_keys(self, source: KeySource, kid: str | None, *, may_block: bool = True) -> list[SigningKey]:
+        """The current keys of ``source``, refreshed first when stale or when ``kid`` is unknown.
+
+        With ``may_block=False`` (a caller on the event loop) this never goes to the network nor waits
+        for a fetch in flight: it raises KeysNotAtHand instead, and the caller asks again from a thread.
+        """
         entry = self._entry(source)
+        if not may_block:
+            missing = entry.fetched_at is None or not entry.has_kid(kid)
+            in_flight = entry.fetching.locked()
+            would_fetch = self._wants_fetch(entry, kid, self._monotonic()) and not in_flight
+            if would_fetch or (missing and in_flight):
+                raise KeysNotAtHand(source.describe())
         if self._wants_fetch(entry, kid, self._monotonic()) and entry.fetching.acquire(blocking=False):
             try:
                 if self._wants_fetch(entry, kid, self._monotonic()):

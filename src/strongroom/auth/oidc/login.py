@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strongroom.auth.verify import bindings
@@ -19,7 +20,7 @@ from strongroom.auth.verify.signature import verify_presented_jwt
 from strongroom.auth.tokens import AccessTokens, IssuedToken
 from strongroom.clock import Clock
 from strongroom.errors import NotFound
-from strongroom.store.models import Identity, IdentityOidcAuth
+from strongroom.store.models import IdentityOidcAuth
 
 
 @dataclass(frozen=True)
@@ -37,23 +38,24 @@ class OidcLogin:
             expected = config.bound_issuer or discovery_base_url(config.oidc_discovery_url)
         return OidcDiscoverySource(config.oidc_discovery_url, config.ca_cert, expected)
 
-    def __call__(self, session: Session, identity_id: str, token: str) -> IssuedToken:
+    def __call__(self, session: Session, identity_id: str, token: str, *,
+                 keys_may_block: bool = True) -> IssuedToken:
         # 0. The identity and its OIDC Auth configuration.
-        identity = session.get(Identity, identity_id)
-        config = identity.oidc_auth if identity is not None else None
-        if identity is None or config is None:
+        config = session.scalar(select(IdentityOidcAuth).where(IdentityOidcAuth.identity_id == identity_id))
+        if config is None:
             raise NotFound("OIDC auth method not found for identity, did you configure OIDC auth?")
 
-        # Nothing is written yet: end the read transaction before the key fetch may go to the network.
-        # On SQLite an open transaction holds the database's write lock, so a slow issuer would
-        # stall every other request (and past busy_timeout, fail them).
-        session.commit()
+        if keys_may_block:
+            # Nothing is written yet: end the read transaction before the key fetch may go to the network.
+            # On SQLite an open transaction holds the database's write lock, so a slow issuer would
+            # stall every other request (and past busy_timeout, fail them).
+            session.commit()
 
         # 1–3. A compact JWS of sane size whose alg JWT-SVIDs may use; the issuer's key named by
         # kid (from the discovery document's jwks_uri), of a type that fits alg; the signature,
         # then exp (required), nbf and iat.
         claims = verify_presented_jwt(token, self.key_source(config), self.keys, self.leeway_seconds,
-                                      self.clock.timestamp())
+                                      self.clock.timestamp(), keys_may_block=keys_may_block)
 
         # 4. The method's bindings: issuer, subject, audiences, claims.
         bindings.check_issuer(config.bound_issuer, claims)
@@ -63,4 +65,4 @@ class OidcLogin:
         metadata = bindings.map_claim_metadata(config.claim_metadata_mapping, claims)
 
         # 5. Record the login and issue the access token.
-        return issue_after_login(session, self.tokens, self.clock, identity, AUTH_METHOD, config, metadata)
+        return issue_after_login(session, self.tokens, self.clock, identity_id, AUTH_METHOD, config, metadata)

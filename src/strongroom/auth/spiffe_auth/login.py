@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strongroom.auth.keys.cache import JwksCache
@@ -23,7 +24,7 @@ from strongroom.auth.tokens import AccessTokens, IssuedToken
 from strongroom.clock import Clock
 from strongroom.errors import NotFound
 from strongroom.spiffe.ids import InvalidSpiffeId, SpiffeId
-from strongroom.store.models import Identity
+from strongroom.store.models import IdentitySpiffeAuth
 
 
 @dataclass(frozen=True)
@@ -33,17 +34,19 @@ class SpiffeLogin:
     clock: Clock
     leeway_seconds: int
 
-    def __call__(self, session: Session, identity_id: str, token: str) -> IssuedToken:
+    def __call__(self, session: Session, identity_id: str, token: str, *,
+                 keys_may_block: bool = True) -> IssuedToken:
         # 0. The identity and its SPIFFE Auth configuration.
-        identity = session.get(Identity, identity_id)
-        config = identity.spiffe_auth if identity is not None else None
-        if identity is None or config is None:
+        config = session.scalar(select(IdentitySpiffeAuth).where(IdentitySpiffeAuth.identity_id == identity_id))
+        if config is None:
             raise NotFound("SPIFFE auth method not found for identity, did you configure SPIFFE auth?")
 
-        session.commit()  # nothing written yet; don't hold SQLite's write lock across a key fetch
+        if keys_may_block:
+            session.commit()  # nothing written yet; don't hold SQLite's write lock across a key fetch
 
         # 1–3. Header and alg, the bundle key by kid, signature and lifetime.
-        claims = verify_presented_jwt(token, key_source(config), self.keys, self.leeway_seconds, self.clock.timestamp())
+        claims = verify_presented_jwt(token, key_source(config), self.keys, self.leeway_seconds, self.clock.timestamp(),
+                                      keys_may_block=keys_may_block)
 
         # 4. The subject: a valid SPIFFE ID, of our trust domain, matching an allowed ID.
         try:
@@ -63,4 +66,4 @@ class SpiffeLogin:
             raise LoginRefused(Refusal.AUDIENCE_NOT_ALLOWED)
 
         # 6. Record the login and issue the access token.
-        return issue_after_login(session, self.tokens, self.clock, identity, AUTH_METHOD, config)
+        return issue_after_login(session, self.tokens, self.clock, identity_id, AUTH_METHOD, config)

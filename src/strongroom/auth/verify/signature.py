@@ -98,11 +98,15 @@ def verify_signature_and_lifetime(token: str, header: JwsHeader, keys: list[Sign
     return claims
 
 
-def verify_presented_jwt(token: str, source: KeySource, keys: JwksCache, leeway: int, now: float) -> dict[str, Any]:
-    """Steps 1–3 of every JWT login: the JOSE header, the issuer's key by ``kid``, signature and lifetime."""
+def verify_presented_jwt(token: str, source: KeySource, keys: JwksCache, leeway: int, now: float, *,
+                         keys_may_block: bool = True) -> dict[str, Any]:
+    """Steps 1–3 of every JWT login: the JOSE header, the issuer's key by ``kid``, signature and lifetime.
+
+    ``keys_may_block=False``: raise KeysNotAtHand rather than fetch keys (see ``JwksCache.signing_keys``).
+    """
     header = read_jws_header(token)
     try:
-        candidates = keys.signing_keys(source, header.kid)
+        candidates = keys.signing_keys(source, header.kid, may_block=keys_may_block)
     except KeySourceUnavailable as exc:
         raise LoginRefused(Refusal.KEY_SOURCE_UNAVAILABLE, source=source.describe(), detail=str(exc)) from None
     return verify_signature_and_lifetime(token, header, choose_keys(candidates, header), leeway, now)
