@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from strongroom import __version__
 from strongroom.auth.keys.cache import JwksCache
 from strongroom.auth.jwt_auth.login import JwtLogin
+from strongroom.auth.last_logins import LastLogins
 from strongroom.auth.oidc.login import OidcLogin
 from strongroom.auth.spiffe_auth.login import SpiffeLogin
 from strongroom.auth.throttle import LoginThrottle, build_login_throttle
@@ -45,6 +46,7 @@ class Services:
     fetcher: HttpFetcher
     jwks: JwksCache
     tokens: AccessTokens
+    last_logins: LastLogins
     oidc_login: OidcLogin
     jwt_login: JwtLogin
     spiffe_login: SpiffeLogin
@@ -56,6 +58,7 @@ class Services:
 
     def close(self) -> None:
         self.tokens.usage.stop()
+        self.last_logins.stop()
         self.token_cleanup.stop()
         self.fetcher.close()
         if self.redis is not None:
@@ -88,6 +91,7 @@ def build_services(settings: Settings, clock: Clock | None = None, *, run_migrat
         max_staleness_seconds=settings.jwks_max_staleness_seconds,
     )
     tokens = AccessTokens(root_key.derive("access-token-signing"), clock, TokenUsage(database))
+    last_logins = LastLogins(database, clock)
     return Services(
         settings=settings,
         database=database,
@@ -97,12 +101,16 @@ def build_services(settings: Settings, clock: Clock | None = None, *, run_migrat
         jwks=jwks,
         tokens=tokens,
         sealer=SecretSealer(root_key.derive("secret-sealing")),
+        last_logins=last_logins,
         oidc_login=OidcLogin(
-            keys=jwks, tokens=tokens, clock=clock, leeway_seconds=settings.jwt_leeway_seconds,
+            keys=jwks, tokens=tokens, last_logins=last_logins, clock=clock,
+            leeway_seconds=settings.jwt_leeway_seconds,
             check_discovery_issuer=settings.check_discovery_issuer,
         ),
-        jwt_login=JwtLogin(keys=jwks, tokens=tokens, clock=clock, leeway_seconds=settings.jwt_leeway_seconds),
-        spiffe_login=SpiffeLogin(keys=jwks, tokens=tokens, clock=clock, leeway_seconds=settings.jwt_leeway_seconds),
+        jwt_login=JwtLogin(keys=jwks, tokens=tokens, last_logins=last_logins, clock=clock,
+                           leeway_seconds=settings.jwt_leeway_seconds),
+        spiffe_login=SpiffeLogin(keys=jwks, tokens=tokens, last_logins=last_logins, clock=clock,
+                                 leeway_seconds=settings.jwt_leeway_seconds),
         login_throttle=build_login_throttle(
             shared_redis,
             window_seconds=settings.login_failure_window_seconds,
@@ -129,10 +137,12 @@ def create_app(services: Services) -> FastAPI:
         # One cleanup thread per serving process (each `--workers` process runs this).
         services.token_cleanup.start()
         services.tokens.usage.start()
+        services.last_logins.start()
         try:
             yield
         finally:
             services.tokens.usage.stop()
+            services.last_logins.stop()
             services.token_cleanup.stop()
 
     app = FastAPI(

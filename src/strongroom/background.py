@@ -1,13 +1,16 @@
-"""A job a process runs every few seconds on a daemon thread, off the request path."""
+"""Jobs a process runs every few seconds on a daemon thread, off the request path."""
 
 from __future__ import annotations
 
 import logging
 import random
 import threading
-from typing import Callable
+from typing import Callable, Generic, TypeVar
 
 log = logging.getLogger("strongroom.background")
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class PeriodicJob:
@@ -43,3 +46,41 @@ class PeriodicJob:
             except Exception as exc:  # noqa: BLE001 - the next run tries again; requests are unaffected
                 # Only the type: a database error's text can quote parameters.
                 log.warning("%s failed: %s", self.name, type(exc).__name__)
+
+
+class BatchedWrites(Generic[K, V]):
+    """Bookkeeping that may lag a little: recorded in memory, written in one batch every interval.
+
+    A subclass records with ``_record(key, value)``, where ``merge(previous, new)`` folds a new value
+    into what is pending for its key (``previous`` is None for the first), and writes a batch in
+    ``_write(pending)``, on the job's thread. A batch whose write fails is dropped (the job logs it):
+    these are counters and times for people to read, never what a decision rests on.
+    """
+
+    def __init__(self, name: str, interval_seconds: float, merge: Callable[[V | None, V], V]) -> None:
+        self._merge = merge
+        self._pending: dict[K, V] = {}
+        self._lock = threading.Lock()
+        self._job = PeriodicJob(name, interval_seconds, self.flush)
+
+    def _record(self, key: K, value: V) -> None:
+        with self._lock:
+            self._pending[key] = self._merge(self._pending.get(key), value)
+
+    def _write(self, pending: dict[K, V]) -> None:
+        raise NotImplementedError
+
+    def flush(self) -> int:
+        """Write what was recorded since the last flush; returns how many keys were written."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        if pending:
+            self._write(pending)
+        return len(pending)
+
+    def start(self) -> None:
+        self._job.start()
+
+    def stop(self) -> None:
+        self._job.stop()
+        self.flush()

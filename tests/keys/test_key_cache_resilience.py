@@ -8,7 +8,6 @@ source fails, and a fetch may take 1 s.
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Iterator
 
@@ -207,21 +206,3 @@ def test_refresh_keys_needs_an_org_admin(api: Api, provider: DiscoveryProvider, 
     )
     assert response.status_code == 403
 
-
-def test_a_login_waiting_on_a_slow_key_source_does_not_hold_up_other_requests(
-    api: Api, provider: DiscoveryProvider, authority: JwtSvidAuthority
-) -> None:
-    # Requests run on the event loop; a login whose keys must be fetched first runs in a worker thread.
-    identity_id = api.identity_with_oidc(provider)  # never logged in: its keys are not cached yet
-    provider.failure, provider.slow_seconds = "slow", 1.5
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        waiting = pool.submit(api.login, identity_id, authority.mint(SPIFFE_ID, [AUDIENCE]))
-        time.sleep(0.2)  # the login is now waiting on the key source
-        assert not waiting.done()
-        for path in ("/api/status", f"/api/v1/identities/{identity_id}"):
-            started = time.monotonic()
-            answered = api.admin("GET", path)
-            assert answered.status_code == 200, answered.text
-            assert time.monotonic() - started < 0.5, path
-        assert not waiting.done()
-        assert waiting.result().status_code == 401  # the fetch timed out after 1 s: no keys, refused

@@ -77,7 +77,7 @@ def _list(request: Request, session: Session, caller: AuthenticatedIdentity, ser
         return reads.list_secrets(session, services.sealer, access, location, options, fields.tag_slugs)
 
     key = ("list", access.project.id, fields.environment, fields.secretPath, options, tuple(fields.tag_slugs))
-    return services.rendered_reads.respond(request, session, key, render)
+    return services.rendered_reads.respond(request, access.read_generation, key, render)
 
 
 # -- reads ---------------------------------------------------------------------------------
@@ -119,7 +119,7 @@ async def get_secret(request: Request, secret_name: str, fields: Annotated[Secre
 
     cache_key = ("get", access.project.id, fields.environment, fields.secretPath, key, options, fields.version,
                  fields.type)
-    return services.rendered_reads.respond(request, session, cache_key, render)
+    return services.rendered_reads.respond(request, access.read_generation, cache_key, render)
 
 
 # -- writes --------------------------------------------------------------------------------

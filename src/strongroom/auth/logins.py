@@ -1,19 +1,32 @@
-"""How every login runs, and the end every successful one shares: note it on the identity, issue the token."""
+"""How every login runs, and the end every successful one shares: note the login, issue the token."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from functools import cache
+from typing import Any, Protocol, TypeVar
 
 import anyio
-from sqlalchemy import update
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from strongroom.auth.keys.cache import KeysNotAtHand
-
+from strongroom.auth.last_logins import LastLogins
 from strongroom.auth.tokens import AccessTokens, IssuedToken, TokenPolicy
-from strongroom.clock import Clock
 from strongroom.store.db import Database
-from strongroom.store.models import AccessTokenPolicy, IdentityOrgMembership
+from strongroom.store.models import AccessTokenPolicy
+
+
+C = TypeVar("C")
+
+
+@cache
+def _config_query(model: type[Any]) -> Select[Any]:
+    return select(model).where(model.identity_id == bindparam("identity_id"))
+
+
+def method_config(session: Session, model: type[C], identity_id: str) -> C | None:
+    """The identity's configuration of one login method (a prebuilt statement: every login reads it)."""
+    return session.scalar(_config_query(model), {"identity_id": identity_id})
 
 
 class Login(Protocol):
@@ -23,7 +36,8 @@ class Login(Protocol):
 
 def _login_in_unit_of_work(database: Database, login: Login, identity_id: str, token: str,
                            keys_may_block: bool) -> IssuedToken:
-    with database.sessions() as session:
+    # A login reads, then writes one row (its token record): no transaction needs to span the two.
+    with database.autocommit_sessions() as session:
         issued = login(session, identity_id, token, keys_may_block=keys_may_block)
         session.commit()
         return issued
@@ -41,14 +55,10 @@ async def run_login(database: Database, login: Login, identity_id: str, token: s
     return await anyio.to_thread.run_sync(_login_in_unit_of_work, database, login, identity_id, token, True)
 
 
-def issue_after_login(session: Session, tokens: AccessTokens, clock: Clock, identity_id: str, auth_method: str,
-                      config: AccessTokenPolicy, claims_metadata: dict[str, str] | None = None) -> IssuedToken:
-    # Core statements on the session's connection: the ORM's bulk-update machinery costs more than the write.
-    session.connection().execute(
-        update(IdentityOrgMembership)
-        .where(IdentityOrgMembership.identity_id == identity_id)
-        .values(last_login_auth_method=auth_method, last_login_time=clock.now())
-    )
+def issue_after_login(session: Session, tokens: AccessTokens, last_logins: LastLogins, identity_id: str,
+                      auth_method: str, config: AccessTokenPolicy,
+                      claims_metadata: dict[str, str] | None = None) -> IssuedToken:
+    last_logins.record(identity_id, auth_method)
     extra: dict[str, Any] | None = None
     if claims_metadata:
         # Infisical's place for mapped claims: identityAuth.<method>.claims in the token payload.

@@ -11,12 +11,11 @@ expiry are still checked against the database on every request.
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 
 from sqlalchemy import bindparam, case, update
 
-from strongroom.background import PeriodicJob
+from strongroom.background import BatchedWrites
 from strongroom.store.db import Database
 from strongroom.store.models import IdentityAccessToken, UtcDateTime
 
@@ -34,35 +33,26 @@ _ADD_USES = (
     )
 )
 
+Uses = tuple[int, datetime]  # how many, and the latest
 
-class TokenUsage:
+
+def _one_more(pending: Uses | None, use: Uses) -> Uses:
+    if pending is None:
+        return use
+    return pending[0] + use[0], max(pending[1], use[1])
+
+
+class TokenUsage(BatchedWrites[str, Uses]):
     def __init__(self, database: Database, interval_seconds: float = FLUSH_INTERVAL_SECONDS) -> None:
+        super().__init__("token-usage", interval_seconds, _one_more)
         self._database = database
-        self._pending: dict[str, tuple[int, datetime]] = {}
-        self._lock = threading.Lock()
-        self._job = PeriodicJob("token-usage", interval_seconds, self.flush)
 
     def record(self, token_id: str, moment: datetime) -> None:
-        with self._lock:
-            uses, last = self._pending.get(token_id, (0, moment))
-            self._pending[token_id] = (uses + 1, max(last, moment))
+        self._record(token_id, (1, moment))
 
-    def flush(self) -> int:
-        """Write what was counted since the last flush; returns how many tokens were updated."""
-        with self._lock:
-            pending, self._pending = self._pending, {}
-        if not pending:
-            return 0
+    def _write(self, pending: dict[str, Uses]) -> None:
         rows = [{"token_id": token_id, "uses": uses, "used_at": last} for token_id, (uses, last) in pending.items()]
         # Sorted, so two replicas flushing at once lock rows in the same order and cannot deadlock.
         rows.sort(key=lambda row: row["token_id"])
         with self._database.engine.begin() as connection:
             connection.execute(_ADD_USES.execution_options(synchronize_session=False), rows)
-        return len(rows)
-
-    def start(self) -> None:
-        self._job.start()
-
-    def stop(self) -> None:
-        self._job.stop()
-        self.flush()

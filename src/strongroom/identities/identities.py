@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from strongroom.clock import iso
 from strongroom.errors import BadRequest, NotFound
@@ -118,8 +118,16 @@ def create(session: Session, org_id: str, fields: IdentityCreate, role: OrgRole)
     return identity
 
 
+# What describing an identity reads: loaded with it (one query, and one for its metadata) instead of lazily,
+# one query per relationship.
+_DESCRIBED = (
+    joinedload(Identity.membership), joinedload(Identity.token_auth), joinedload(Identity.oidc_auth),
+    joinedload(Identity.jwt_auth), joinedload(Identity.spiffe_auth), selectinload(Identity.metadata_items),
+)
+
+
 def get_in_org(session: Session, identity_id: str, org_id: str) -> Identity:
-    identity = session.get(Identity, identity_id)
+    identity = session.get(Identity, identity_id, options=_DESCRIBED)
     # Another organisation's identity is reported as missing: its existence is not ours to reveal.
     if identity is None or identity.org_id != org_id:
         raise NotFound(f"Failed to find identity with ID {identity_id}")

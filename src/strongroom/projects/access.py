@@ -34,7 +34,9 @@ from strongroom.auth.tokens import AuthenticatedIdentity
 from strongroom.errors import BadRequest, Forbidden, NotFound, PermissionDenied
 from strongroom.identities.roles import OrgRole
 from strongroom.projects.roles import ORG_ADMIN_GRANTS, Permission, ProjectRole
-from strongroom.store.models import IdentityProjectMembership, IdentityProjectMembershipRole, Project
+from strongroom.store.models import (
+    IdentityProjectMembership, IdentityProjectMembershipRole, Project, ReadGeneration,
+)
 
 
 def not_a_member(project_id: str) -> Forbidden:
@@ -69,6 +71,7 @@ class ProjectAccess:
     identity_id: str
     role: ProjectRole | None  # None: not a member (an organisation admin running the project)
     org_admin: bool
+    read_generation: int  # of the whole instance, read in the same statement (strongroom.secrets.rendered)
 
     def can(self, permission: Permission) -> bool:
         if self.role is not None and permission in self.role.grants:
@@ -85,9 +88,11 @@ class ProjectAccess:
 
 def _project_with_roles() -> Select[Any]:
     membership, grant = IdentityProjectMembership, IdentityProjectMembershipRole
+    # Read with the project, before anything a secret read shows: see strongroom.secrets.rendered.
+    read_generation = select(ReadGeneration.value).where(ReadGeneration.id == 1).scalar_subquery()
     return (
         select(Project, membership.id, grant.role, grant.is_temporary, grant.temporary_access_start_time,
-               grant.temporary_access_end_time)
+               grant.temporary_access_end_time, read_generation)
         .outerjoin(membership, and_(membership.project_id == Project.id,
                                     membership.identity_id == bindparam("identity_id")))
         .outerjoin(grant, grant.membership_id == membership.id)
@@ -118,7 +123,8 @@ def _access_where(session: Session, caller: AuthenticatedIdentity, now: datetime
     # Rule 2; rule 3 is ProjectAccess.can (role None: an organisation admin that is not a member).
     grants = [RoleGrant(row[2], row[3], row[4], row[5]) for row in rows if row[2] is not None]
     role = highest_role_in_force(grants, now) if member else None
-    return ProjectAccess(project=project, identity_id=caller.identity_id, role=role, org_admin=org_admin)
+    return ProjectAccess(project=project, identity_id=caller.identity_id, role=role, org_admin=org_admin,
+                         read_generation=rows[0][6])
 
 
 def access_by_id(session: Session, caller: AuthenticatedIdentity, project_id: str, now: datetime) -> ProjectAccess:

@@ -5,9 +5,11 @@ means opening every sealed value, expanding references and encoding JSON, for
 an answer that is the same each time. So each rendered answer is kept, with
 its ETag, under the read generation it was rendered at: a counter in the
 database that triggers move forward on any change to secrets, their versions,
-folders, imports, environments or projects (migration 0005). Each read looks
-the counter up (one indexed row) and takes a kept answer only if it was
-rendered at the same generation; a change on any replica shows at once.
+folders, imports, environments or projects (migration 0005). Each read gets
+the counter with its project and the caller's roles (``projects.access``, one
+statement, before anything the answer shows is read) and takes a kept answer
+only if it was rendered at the same generation; a change on any replica shows
+at once.
 
 The answer is kept only after the request has passed every check (token,
 trusted IPs, project role, read permission), which each request still runs;
@@ -24,20 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from strongroom.store.models import ReadGeneration
 from strongroom.web.etag import etag_of, json_with_etag, respond_with_etag
-
-_GENERATION = select(ReadGeneration.value).where(ReadGeneration.id == 1)
-
-
-def read_generation(session: Session) -> int:
-    return session.connection().execute(_GENERATION).scalar_one()
-
 
 @dataclass(frozen=True)
 class Rendered:
@@ -76,12 +68,14 @@ class RenderedReads:
                 self._bytes -= len(evicted.body)
         return rendered
 
-    def respond(self, request: Request, session: Session, key: Hashable, render: Callable[[], Any]) -> Response:
-        """The answer for ``key``: the kept one if nothing changed since it was rendered, else ``render()``'s."""
+    def respond(self, request: Request, generation: int, key: Hashable, render: Callable[[], Any]) -> Response:
+        """The answer for ``key``: the kept one if nothing changed since it was rendered, else ``render()``'s.
+
+        ``generation`` must have been read before anything ``render`` reads, so that an answer is never
+        kept under a newer generation than the data it shows.
+        """
         if not self.max_bytes:  # turned off
             return json_with_etag(request, render())
-        # Read before anything ``render`` reads, so an answer is never kept under a newer generation than its data.
-        generation = read_generation(session)
         rendered = self.get(key, generation)
         if rendered is None:
             rendered = self.put(key, generation, orjson.dumps(render()))

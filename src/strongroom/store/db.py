@@ -78,8 +78,12 @@ class Database:
     engine: Engine
     sessions: sessionmaker[Session]
     # For work that only reads (GET requests, token checks): on SQLite these begin a deferred
-    # transaction and so do not queue behind writers; on PostgreSQL they are ordinary sessions.
+    # transaction and so do not queue behind writers; on PostgreSQL they run in autocommit.
     read_sessions: sessionmaker[Session]
+    # For work that reads, then writes at most one statement (a login): on PostgreSQL every statement
+    # commits by itself, with no BEGIN and COMMIT round trips; on SQLite, where a transaction costs
+    # nothing and a writer must take the lock up front, these are ordinary sessions.
+    autocommit_sessions: sessionmaker[Session]
 
     @property
     def is_sqlite(self) -> bool:
@@ -100,12 +104,15 @@ def open_database(url: str, pool_size: int = 10) -> Database:
         engine = create_engine(url, pool_size=pool_size, max_overflow=2 * pool_size)
         _ping_connections_that_sat_idle(engine)
     reads = engine.execution_options(**{READS_ONLY: True})
+    single_statements = engine
     if engine.dialect.name == "postgresql":
         # Under PostgreSQL's READ COMMITTED every statement sees its own snapshot, in a transaction or
-        # not; so a read needs no BEGIN and COMMIT, which are a round trip each.
+        # not; so a read, or a read and one write, needs no BEGIN and COMMIT, which are a round trip each.
         reads = reads.execution_options(isolation_level="AUTOCOMMIT")
+        single_statements = engine.execution_options(isolation_level="AUTOCOMMIT")
     return Database(
         engine=engine,
         sessions=sessionmaker(engine, expire_on_commit=False),
         read_sessions=sessionmaker(reads, expire_on_commit=False),
+        autocommit_sessions=sessionmaker(single_statements, expire_on_commit=False),
     )

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strongroom.auth.jwt_auth.config import AUTH_METHOD, key_source
 from strongroom.auth.keys.cache import JwksCache
 from strongroom.auth.verify import bindings
 from strongroom.auth.verify.signature import verify_presented_jwt
-from strongroom.auth.logins import issue_after_login
+from strongroom.auth.last_logins import LastLogins
+from strongroom.auth.logins import issue_after_login, method_config
 from strongroom.auth.tokens import AccessTokens, IssuedToken
 from strongroom.clock import Clock
 from strongroom.errors import NotFound
@@ -22,13 +22,14 @@ from strongroom.store.models import IdentityJwtAuth
 class JwtLogin:
     keys: JwksCache
     tokens: AccessTokens
+    last_logins: LastLogins
     clock: Clock
     leeway_seconds: int
 
     def __call__(self, session: Session, identity_id: str, token: str, *,
                  keys_may_block: bool = True) -> IssuedToken:
         # 0. The identity and its JWT Auth configuration.
-        config = session.scalar(select(IdentityJwtAuth).where(IdentityJwtAuth.identity_id == identity_id))
+        config = method_config(session, IdentityJwtAuth, identity_id)
         if config is None:
             raise NotFound("JWT auth method not found for identity, did you configure JWT auth?")
 
@@ -47,4 +48,4 @@ class JwtLogin:
         metadata = bindings.map_claim_metadata(config.claim_metadata_mapping, claims)
 
         # 5. Record the login and issue the access token.
-        return issue_after_login(session, self.tokens, self.clock, identity_id, AUTH_METHOD, config, metadata)
+        return issue_after_login(session, self.tokens, self.last_logins, identity_id, AUTH_METHOD, config, metadata)

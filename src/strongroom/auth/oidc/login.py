@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strongroom.auth.verify import bindings
 from strongroom.auth.oidc.config import AUTH_METHOD
 from strongroom.auth.keys.cache import JwksCache
 from strongroom.auth.keys.sources import OidcDiscoverySource, discovery_base_url
-from strongroom.auth.logins import issue_after_login
+from strongroom.auth.last_logins import LastLogins
+from strongroom.auth.logins import issue_after_login, method_config
 from strongroom.auth.verify.signature import verify_presented_jwt
 from strongroom.auth.tokens import AccessTokens, IssuedToken
 from strongroom.clock import Clock
@@ -27,6 +27,7 @@ from strongroom.store.models import IdentityOidcAuth
 class OidcLogin:
     keys: JwksCache
     tokens: AccessTokens
+    last_logins: LastLogins
     clock: Clock
     leeway_seconds: int
     check_discovery_issuer: bool = True
@@ -41,7 +42,7 @@ class OidcLogin:
     def __call__(self, session: Session, identity_id: str, token: str, *,
                  keys_may_block: bool = True) -> IssuedToken:
         # 0. The identity and its OIDC Auth configuration.
-        config = session.scalar(select(IdentityOidcAuth).where(IdentityOidcAuth.identity_id == identity_id))
+        config = method_config(session, IdentityOidcAuth, identity_id)
         if config is None:
             raise NotFound("OIDC auth method not found for identity, did you configure OIDC auth?")
 
@@ -65,4 +66,4 @@ class OidcLogin:
         metadata = bindings.map_claim_metadata(config.claim_metadata_mapping, claims)
 
         # 5. Record the login and issue the access token.
-        return issue_after_login(session, self.tokens, self.clock, identity_id, AUTH_METHOD, config, metadata)
+        return issue_after_login(session, self.tokens, self.last_logins, identity_id, AUTH_METHOD, config, metadata)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strongroom.auth.keys.cache import JwksCache
@@ -19,7 +18,8 @@ from strongroom.auth.verify.globs import matches, split_patterns
 from strongroom.auth.verify.refusals import LoginRefused, Refusal
 from strongroom.auth.verify.signature import verify_presented_jwt
 from strongroom.auth.spiffe_auth.config import AUTH_METHOD, key_source
-from strongroom.auth.logins import issue_after_login
+from strongroom.auth.last_logins import LastLogins
+from strongroom.auth.logins import issue_after_login, method_config
 from strongroom.auth.tokens import AccessTokens, IssuedToken
 from strongroom.clock import Clock
 from strongroom.errors import NotFound
@@ -31,13 +31,14 @@ from strongroom.store.models import IdentitySpiffeAuth
 class SpiffeLogin:
     keys: JwksCache
     tokens: AccessTokens
+    last_logins: LastLogins
     clock: Clock
     leeway_seconds: int
 
     def __call__(self, session: Session, identity_id: str, token: str, *,
                  keys_may_block: bool = True) -> IssuedToken:
         # 0. The identity and its SPIFFE Auth configuration.
-        config = session.scalar(select(IdentitySpiffeAuth).where(IdentitySpiffeAuth.identity_id == identity_id))
+        config = method_config(session, IdentitySpiffeAuth, identity_id)
         if config is None:
             raise NotFound("SPIFFE auth method not found for identity, did you configure SPIFFE auth?")
 
@@ -66,4 +67,4 @@ class SpiffeLogin:
             raise LoginRefused(Refusal.AUDIENCE_NOT_ALLOWED)
 
         # 6. Record the login and issue the access token.
-        return issue_after_login(session, self.tokens, self.clock, identity_id, AUTH_METHOD, config)
+        return issue_after_login(session, self.tokens, self.last_logins, identity_id, AUTH_METHOD, config)
