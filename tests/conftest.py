@@ -231,9 +231,19 @@ def authority() -> JwtSvidAuthority:
     return JwtSvidAuthority(trust_domain="example.org")
 
 
+_PROVIDER_URLS_USED: set[str] = set()
+
+
 @pytest.fixture
 def provider(authority: JwtSvidAuthority) -> Iterator[DiscoveryProvider]:
-    with DiscoveryProvider(authority) as running:
+    # Every test gets a port no earlier provider of the session had: a server caches key sets by
+    # URL, so a reused port would be a key rotation seen within the refetch cooldown, and refused.
+    fresh = DiscoveryProvider(authority)
+    while fresh.url in _PROVIDER_URLS_USED:
+        fresh.discard()
+        fresh = DiscoveryProvider(authority)
+    _PROVIDER_URLS_USED.add(fresh.url)
+    with fresh as running:
         # As a SPIRE Server with jwt_issuer set to the provider's public URL (the recommended setup).
         authority.issuer = running.url
         yield running

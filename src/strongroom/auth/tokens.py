@@ -13,6 +13,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -134,11 +137,41 @@ def _lifetime(ttl: int, remaining_budget: float | None) -> int | None:
     return int(min(limits)) if limits else None
 
 
+class VerifiedEnvelopes:
+    """Payloads of access tokens whose JWT envelope (HS256 signature, claims) was verified, by the
+    SHA-256 of the whole token string, most recently used kept.
+
+    A workload presents one token over and over; verifying the same bytes under the same key again
+    would give the same answer, so the answer is kept. Only the envelope: its expiry is checked
+    again on every use, and the database checks (revocation, the current token, expiry, trusted IPs,
+    the identity's organisation) run on every request whatever this holds.
+    """
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self._capacity = capacity
+        self._payloads: OrderedDict[bytes, dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, digest: bytes) -> dict[str, Any] | None:
+        with self._lock:
+            payload = self._payloads.get(digest)
+            if payload is not None:
+                self._payloads.move_to_end(digest)
+            return payload
+
+    def keep(self, digest: bytes, payload: dict[str, Any]) -> None:
+        with self._lock:
+            self._payloads[digest] = payload
+            if len(self._payloads) > self._capacity:
+                self._payloads.popitem(last=False)
+
+
 class AccessTokens:
     def __init__(self, signing_key: bytes, clock: Clock, usage: TokenUsage) -> None:
         self.usage = usage
         self._signing_key = signing_key
         self._clock = clock
+        self._verified = VerifiedEnvelopes()
 
     # -- the JWT envelope -------------------------------------------------
 
@@ -221,16 +254,27 @@ class AccessTokens:
         })
         return IssuedToken(token, lifetime or 0, policy.max_ttl)
 
+    def _verified_envelope(self, token: str, digest: bytes) -> dict[str, Any]:
+        payload = self._verified.get(digest)
+        if payload is None:
+            payload = self._decode(token)
+            if payload.get("authTokenType") != TOKEN_TYPE:
+                raise TokenError(MALFORMED_MESSAGE)
+            self._verified.keep(digest, payload)
+        # As PyJWT decides it (wall clock, no leeway): a kept payload expires like a fresh one.
+        elif "exp" in payload and payload["exp"] <= time.time():
+            raise TokenError(EXPIRED_MESSAGE)
+        return payload
+
     def authenticate(self, session: Session, token: str, client_ip: str | None) -> AuthenticatedIdentity:
-        payload = self._decode(token)
-        if payload.get("authTokenType") != TOKEN_TYPE:
-            raise TokenError(MALFORMED_MESSAGE)
+        digest = hash_token(token)
+        payload = self._verified_envelope(token, digest)
         # One query: the token's record, its identity's organisation membership, and the live
         # trusted-IP list of the auth method that issued it (read now, not copied at issue time).
         # Through the session's connection: plain columns need none of the ORM's result processing.
         row = session.connection().execute(_LIVE_TOKEN_QUERY, {"token_id": payload["identityAccessTokenId"]}).first()
         # A renewed token replaces its predecessor: only the latest string's hash matches.
-        if row is None or row.is_revoked or not hmac.compare_digest(row.token_hash, hash_token(token)):
+        if row is None or row.is_revoked or not hmac.compare_digest(row.token_hash, digest):
             raise Unauthorized(NOT_FOUND_MESSAGE)
         now = self._clock.now()
         if row.expires_at is not None and now >= row.expires_at:

@@ -317,6 +317,10 @@ class DiscoveryProvider:
         self._server.shutdown()
         self._server.server_close()
 
+    def discard(self) -> None:
+        """Release the port of a provider that was never started."""
+        self._server.server_close()
+
     def __enter__(self) -> "DiscoveryProvider":
         return self.start()
 
