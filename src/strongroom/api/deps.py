@@ -1,9 +1,11 @@
 """What routes depend on: the services, a unit of work, the authenticated caller, the client address.
 
-Routes and these dependencies run on the event loop, database work included
-(see ``strongroom.store.db``: one unit of work runs start to end with no await
-inside it). Work that waits on the network or burns CPU for long (key
-fetches, password hashing) leaves the loop explicitly, in its own unit of work.
+Routes and these dependencies run on the event loop, database work included:
+a unit of work is a few short statements, begun and committed with no await
+in between, so the requests of one process never interleave inside a
+transaction (README, "Performance"). Work that waits on the network or burns
+CPU for long (key fetches, password hashing) leaves the loop explicitly, in a
+unit of work of its own.
 """
 
 from __future__ import annotations
@@ -59,7 +61,12 @@ def bearer_token(request: Request) -> str:
 
 async def _authenticated_caller(request: Request, session: Db) -> AuthenticatedIdentity:
     services: Services = request.app.state.services
-    return services.tokens.authenticate(session, bearer_token(request), client_address(request))
+    caller = services.tokens.authenticate(session, bearer_token(request), client_address(request))
+    if request.method not in _READING_METHODS:
+        # A request that writes may still await (its body) before its route runs; on SQLite the token
+        # check's write transaction, left open across that await, would hold up every other request.
+        session.commit()
+    return caller
 
 
 def client_address(request: Request) -> str | None:

@@ -58,11 +58,12 @@ async def run_login(database: Database, login: Login, identity_id: str, token: s
 def issue_after_login(session: Session, tokens: AccessTokens, last_logins: LastLogins, identity_id: str,
                       auth_method: str, config: AccessTokenPolicy,
                       claims_metadata: dict[str, str] | None = None) -> IssuedToken:
-    last_logins.record(identity_id, auth_method)
     extra: dict[str, Any] | None = None
     if claims_metadata:
         # Infisical's place for mapped claims: identityAuth.<method>.claims in the token payload.
         extra = {auth_method.removesuffix("-auth"): {"claims": claims_metadata}}
-    return tokens.issue(
+    issued = tokens.issue(
         session, identity_id=identity_id, auth_method=auth_method, policy=TokenPolicy.of(config), extra=extra
     )
+    last_logins.record(identity_id, auth_method)  # written within a second (see strongroom.auth.last_logins)
+    return issued

@@ -37,7 +37,7 @@ from strongroom.store.models import (
     IdentitySpiffeAuth,
     IdentityTokenAuth,
     UtcDateTime,
-    new_id,
+    new_time_ordered_id,
 )
 
 TOKEN_TYPE = "identityAccessToken"
@@ -232,7 +232,7 @@ class AccessTokens:
               name: str | None = None, extra: dict[str, Any] | None = None) -> IssuedToken:
         now = self._clock.now()
         lifetime = _lifetime(policy.ttl, policy.max_ttl or None)
-        token_id = new_id()
+        token_id = new_time_ordered_id()
         token = self._sign(token_id, identity_id, auth_method, now, lifetime, extra)
         # A prebuilt Core INSERT on the session's connection: nothing reads the row back, so the ORM would
         # only cost time. It bypasses autoflush, so objects pending in the session (a new identity) go first.
