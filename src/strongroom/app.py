@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 
 import redis
@@ -19,6 +20,7 @@ from strongroom.auth.spiffe_auth.login import SpiffeLogin
 from strongroom.auth.throttle import LoginThrottle, build_login_throttle
 from strongroom.auth.token_usage import TokenUsage
 from strongroom.auth.tokens import AccessTokens
+from strongroom.background import flush_periodically
 from strongroom.clock import Clock, SystemClock
 from strongroom.crypto.root_key import RootKey, load_or_create_root_key
 from strongroom.crypto.sealing import SecretSealer
@@ -33,6 +35,9 @@ from strongroom.store.root_key_check import verify_root_key
 from strongroom.web.errors import ContainUnexpectedErrors, install_error_handlers
 from strongroom.web.normalise import NormaliseRequest
 from strongroom.web.responses import JsonResponse
+
+# Token uses and last logins are written this often (they may lag; nothing decides on them).
+BOOKKEEPING_FLUSH_SECONDS = 1.0
 
 
 @dataclass
@@ -56,9 +61,13 @@ class Services:
     rendered_reads: RenderedReads
     redis: redis.Redis | None = None  # STRONGROOM_REDIS_URL, shared by the replicas
 
+    def flush_bookkeeping(self) -> None:
+        """Write the token uses and last logins counted in memory (on shutdown, and in tests)."""
+        self.tokens.usage.flush()
+        self.last_logins.flush()
+
     def close(self) -> None:
-        self.tokens.usage.stop()
-        self.last_logins.stop()
+        self.flush_bookkeeping()
         self.token_cleanup.stop()
         self.fetcher.close()
         if self.redis is not None:
@@ -134,15 +143,19 @@ def create_app(services: Services) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # One cleanup thread per serving process (each `--workers` process runs this).
+        # Per serving process (each `--workers` process runs this): the cleanup thread, and the
+        # bookkeeping flushed on the event loop (token uses and last logins may lag by a second).
         services.token_cleanup.start()
-        services.tokens.usage.start()
-        services.last_logins.start()
+        flushing = asyncio.create_task(
+            flush_periodically(BOOKKEEPING_FLUSH_SECONDS, services.tokens.usage, services.last_logins)
+        )
         try:
             yield
         finally:
-            services.tokens.usage.stop()
-            services.last_logins.stop()
+            flushing.cancel()
+            with suppress(asyncio.CancelledError):
+                await flushing
+            services.flush_bookkeeping()
             services.token_cleanup.stop()
 
     app = FastAPI(

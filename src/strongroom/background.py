@@ -1,11 +1,13 @@
-"""Jobs a process runs every few seconds on a daemon thread, off the request path."""
+"""Work a process does in the background: jobs on a daemon thread (the token cleanup), and
+bookkeeping recorded in memory and flushed on the event loop (token uses, last logins)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import threading
-from typing import Callable, Generic, TypeVar
+from typing import Any, Callable, Generic, TypeVar
 
 log = logging.getLogger("strongroom.background")
 
@@ -49,19 +51,19 @@ class PeriodicJob:
 
 
 class BatchedWrites(Generic[K, V]):
-    """Bookkeeping that may lag a little: recorded in memory, written in one batch every interval.
+    """Bookkeeping that may lag a little: recorded in memory, written in one batch at each ``flush``.
 
     A subclass records with ``_record(key, value)``, where ``merge(previous, new)`` folds a new value
     into what is pending for its key (``previous`` is None for the first), and writes a batch in
-    ``_write(pending)``, on the job's thread. A batch whose write fails is dropped (the job logs it):
-    these are counters and times for people to read, never what a decision rests on.
+    ``_write(pending)``. The server flushes every second on its event loop (``flush_periodically``).
+    A batch whose write fails is dropped with a warning: these are counters and times for people to
+    read, never what a decision rests on.
     """
 
-    def __init__(self, name: str, interval_seconds: float, merge: Callable[[V | None, V], V]) -> None:
+    def __init__(self, merge: Callable[[V | None, V], V]) -> None:
         self._merge = merge
         self._pending: dict[K, V] = {}
         self._lock = threading.Lock()
-        self._job = PeriodicJob(name, interval_seconds, self.flush)
 
     def _record(self, key: K, value: V) -> None:
         with self._lock:
@@ -78,9 +80,19 @@ class BatchedWrites(Generic[K, V]):
             self._write(pending)
         return len(pending)
 
-    def start(self) -> None:
-        self._job.start()
 
-    def stop(self) -> None:
-        self._job.stop()
-        self.flush()
+async def flush_periodically(interval_seconds: float, *batches: BatchedWrites[Any, Any]) -> None:
+    """Flush ``batches`` every ``interval_seconds`` until cancelled.
+
+    On the event loop, like the requests, and not on a thread of its own: a flush is a few
+    milliseconds of writes that run between two requests, so it never waits on a request's
+    transaction nor a request on its (a thread's flush would hold SQLite's write lock while
+    waiting for the GIL, and every writing request would sleep in SQLite's busy handler).
+    """
+    while True:
+        await asyncio.sleep(interval_seconds)
+        for batch in batches:
+            try:
+                batch.flush()
+            except Exception as exc:  # noqa: BLE001 - the next flush tries again; requests are unaffected
+                log.warning("%s flush failed: %s", type(batch).__name__, type(exc).__name__)

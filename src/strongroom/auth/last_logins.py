@@ -17,8 +17,6 @@ from strongroom.clock import Clock
 from strongroom.store.db import Database
 from strongroom.store.models import IdentityOrgMembership, UtcDateTime
 
-FLUSH_INTERVAL_SECONDS = 1.0
-
 LastLogin = tuple[datetime, str]  # when, and the auth method
 
 _membership = IdentityOrgMembership.__table__
@@ -40,8 +38,8 @@ def _latest(pending: LastLogin | None, login: LastLogin) -> LastLogin:
 
 
 class LastLogins(BatchedWrites[str, LastLogin]):
-    def __init__(self, database: Database, clock: Clock, interval_seconds: float = FLUSH_INTERVAL_SECONDS) -> None:
-        super().__init__("last-logins", interval_seconds, _latest)
+    def __init__(self, database: Database, clock: Clock) -> None:
+        super().__init__(_latest)
         self._database = database
         self._clock = clock
 

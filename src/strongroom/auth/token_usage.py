@@ -19,8 +19,6 @@ from strongroom.background import BatchedWrites
 from strongroom.store.db import Database
 from strongroom.store.models import IdentityAccessToken, UtcDateTime
 
-FLUSH_INTERVAL_SECONDS = 1.0
-
 _column = IdentityAccessToken.access_token_last_used_at
 _stamp = bindparam("used_at", type_=UtcDateTime())
 _ADD_USES = (
@@ -43,8 +41,8 @@ def _one_more(pending: Uses | None, use: Uses) -> Uses:
 
 
 class TokenUsage(BatchedWrites[str, Uses]):
-    def __init__(self, database: Database, interval_seconds: float = FLUSH_INTERVAL_SECONDS) -> None:
-        super().__init__("token-usage", interval_seconds, _one_more)
+    def __init__(self, database: Database) -> None:
+        super().__init__(_one_more)
         self._database = database
 
     def record(self, token_id: str, moment: datetime) -> None:
