@@ -84,7 +84,7 @@ def auth_method_router(method: AuthMethodApi) -> APIRouter:
 
     @router.patch("/identities/{identity_id}")
     async def update(identity_id: str, fields: UpdateBody, caller: Caller, session: Db,
-               services: ServicesDep) -> dict[str, Any]:
+                     services: ServicesDep) -> dict[str, Any]:
         require_org_role(caller.org_role, OrgRole.ADMIN, "edit")
         identity = identities.get_in_org(session, identity_id, caller.org_id)
         previous = method.key_source(services, method.config.require(identity, missing_message=f"Failed to update {method.display_name}"))

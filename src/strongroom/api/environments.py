@@ -29,7 +29,8 @@ def _answer(message: str, environment: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/api/v1/workspace/environments/{environment_id}")
-async def get_environment_by_id(environment_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+async def get_environment_by_id(environment_id: str, caller: Caller, session: Db,
+                                services: ServicesDep) -> dict[str, Any]:
     environment = session.get(ProjectEnvironment, environment_id)
     if environment is None:
         raise NotFound(f"Environment with ID '{environment_id}' not found")
@@ -46,7 +47,8 @@ async def list_environments(project_id: str, caller: Caller, session: Db, servic
 
 
 @router.get("/api/v1/workspace/{project_id}/environments/{environment_id}")
-async def get_environment(project_id: str, environment_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+async def get_environment(project_id: str, environment_id: str, caller: Caller, session: Db,
+                          services: ServicesDep) -> dict[str, Any]:
     access = _access(session, caller, services, project_id)
     access.require(READ_ENVIRONMENTS)
     return {"environment": environments.describe(environments.in_project(access.project, environment_id))}
@@ -83,7 +85,8 @@ async def rename_environment(
 
 
 @router.delete("/api/v1/workspace/{project_id}/environments/{environment_id}")
-async def remove_environment(project_id: str, environment_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+async def remove_environment(project_id: str, environment_id: str, caller: Caller, session: Db,
+                             services: ServicesDep) -> dict[str, Any]:
     access = _access(session, caller, services, project_id)
     access.require(DELETE_ENVIRONMENTS)
     environment = environments.in_project(access.project, environment_id)

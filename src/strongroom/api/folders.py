@@ -63,7 +63,7 @@ def _folder_by_id(session: Session, caller: AuthenticatedIdentity, services: Ser
 @router.post(PREFIXES[0])
 @router.post(PREFIXES[1])
 async def create_folder(fields: Annotated[FolderCreate, Depends(body(FolderCreate))], caller: Caller, session: Db,
-                  services: ServicesDep) -> dict[str, Any]:
+                        services: ServicesDep) -> dict[str, Any]:
     # From the root: missing parents of the new folder are created on the way.
     location = _located(session, caller, services, fields, CREATE_FOLDERS, path=paths.ROOT)
     folder = folders.create(session, location.tree, fields.folder_path, fields.name, fields.description)
@@ -73,7 +73,7 @@ async def create_folder(fields: Annotated[FolderCreate, Depends(body(FolderCreat
 @router.get(PREFIXES[0])
 @router.get(PREFIXES[1])
 async def list_folders(fields: Annotated[FolderListQuery, Depends(query(FolderListQuery))], caller: Caller, session: Db,
-                 services: ServicesDep) -> dict[str, Any]:
+                       services: ServicesDep) -> dict[str, Any]:
     location = _located(session, caller, services, fields, READ_FOLDERS)
     tree, base = location.tree, location.path
     if not fields.recursive:
@@ -99,7 +99,7 @@ async def get_folder(folder_id: str, caller: Caller, session: Db, services: Serv
 @router.patch(PREFIXES[0] + "/{folder_id}")
 @router.patch(PREFIXES[1] + "/{folder_id}")
 async def rename_folder(folder_id: str, fields: Annotated[FolderUpdate, Depends(body(FolderUpdate))], caller: Caller,
-                  session: Db, services: ServicesDep) -> dict[str, Any]:
+                        session: Db, services: ServicesDep) -> dict[str, Any]:
     # The folder is looked up by id within the environment the body names; its path in the body is not needed.
     location = _located(session, caller, services, fields, EDIT_FOLDERS, path=paths.ROOT)
     tree = location.tree
@@ -110,8 +110,9 @@ async def rename_folder(folder_id: str, fields: Annotated[FolderUpdate, Depends(
 
 @router.delete(PREFIXES[0] + "/{folder_id_or_name}")
 @router.delete(PREFIXES[1] + "/{folder_id_or_name}")
-async def delete_folder(folder_id_or_name: str, fields: Annotated[FolderDelete, Depends(body(FolderDelete))], caller: Caller,
-                  session: Db, services: ServicesDep) -> dict[str, Any]:
+async def delete_folder(folder_id_or_name: str, fields: Annotated[FolderDelete, Depends(body(FolderDelete))],
+                        caller: Caller,
+                        session: Db, services: ServicesDep) -> dict[str, Any]:
     location = _located(session, caller, services, fields, DELETE_FOLDERS)
     tree = location.tree
     folder = tree.by_id.get(folder_id_or_name)

@@ -45,7 +45,8 @@ def _full(session: Session, access: ProjectAccess, membership: IdentityProjectMe
 
 
 @router.get("/api/v2/workspace/identity-memberships/{membership_id}")
-async def get_membership_by_id(membership_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+async def get_membership_by_id(membership_id: str, caller: Caller, session: Db,
+                               services: ServicesDep) -> dict[str, Any]:
     membership = session.get(IdentityProjectMembership, membership_id)
     if membership is None:
         raise NotFound(f"Identity membership with ID '{membership_id}' not found")
@@ -56,7 +57,7 @@ async def get_membership_by_id(membership_id: str, caller: Caller, session: Db, 
 @router.post(V2 + "/{identity_id}")
 @router.post(V1 + "/{identity_id}")
 async def add_membership(project_id: str, identity_id: str, fields: CreateBody, caller: Caller, session: Db,
-                   services: ServicesDep) -> dict[str, Any]:
+                         services: ServicesDep) -> dict[str, Any]:
     access = _access(session, caller, services, project_id, CREATE_IDENTITIES)
     identity = identities.get_in_org(session, identity_id, access.project.org_id)
     membership = memberships.add(session, access.project, identity.id, memberships.requested_roles(fields))
@@ -65,7 +66,8 @@ async def add_membership(project_id: str, identity_id: str, fields: CreateBody, 
 
 @router.get(V2 + "/{identity_id}")
 @router.get(V1 + "/{identity_id}")
-async def get_membership(project_id: str, identity_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+async def get_membership(project_id: str, identity_id: str, caller: Caller, session: Db,
+                         services: ServicesDep) -> dict[str, Any]:
     access = _access(session, caller, services, project_id, READ_IDENTITIES)
     return {"identityMembership": _full(session, access, memberships.require(session, project_id, identity_id))}
 
@@ -92,7 +94,7 @@ async def list_memberships_v1(
 
 @router.patch(V2 + "/{identity_id}")
 async def update_membership_v2(project_id: str, identity_id: str, fields: UpdateBody, caller: Caller, session: Db,
-                         services: ServicesDep) -> dict[str, Any]:
+                               services: ServicesDep) -> dict[str, Any]:
     _access(session, caller, services, project_id, EDIT_IDENTITIES)
     membership = memberships.replace_roles(session, memberships.require(session, project_id, identity_id), fields.roles)
     return {"roles": [memberships.describe_role(role) for role in membership.roles]}
@@ -100,7 +102,7 @@ async def update_membership_v2(project_id: str, identity_id: str, fields: Update
 
 @router.patch(V1 + "/{identity_id}")
 async def update_membership_v1(project_id: str, identity_id: str, fields: UpdateBody, caller: Caller, session: Db,
-                         services: ServicesDep) -> dict[str, Any]:
+                               services: ServicesDep) -> dict[str, Any]:
     access = _access(session, caller, services, project_id, EDIT_IDENTITIES)
     membership = memberships.replace_roles(session, memberships.require(session, project_id, identity_id), fields.roles)
     return {"identityMembership": _full(session, access, membership)}
@@ -108,6 +110,7 @@ async def update_membership_v1(project_id: str, identity_id: str, fields: Update
 
 @router.delete(V2 + "/{identity_id}")
 @router.delete(V1 + "/{identity_id}")
-async def remove_membership(project_id: str, identity_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+async def remove_membership(project_id: str, identity_id: str, caller: Caller, session: Db,
+                            services: ServicesDep) -> dict[str, Any]:
     _access(session, caller, services, project_id, DELETE_IDENTITIES)
     return {"identityMembership": memberships.remove(session, memberships.require(session, project_id, identity_id))}

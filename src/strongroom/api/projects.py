@@ -33,7 +33,8 @@ async def get_project_by_slug(slug: str, caller: Caller, session: Db, services: 
 
 
 @router.patch("/api/v2/workspace/{slug}")
-async def update_project_by_slug(slug: str, fields: UpdateBody, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+async def update_project_by_slug(slug: str, fields: UpdateBody, caller: Caller, session: Db,
+                                 services: ServicesDep) -> dict[str, Any]:
     access = access_by_slug(session, caller, slug, services.clock.now())
     access.require(EDIT_SETTINGS)
     return projects.describe(projects.update(session, access.project, fields))
@@ -86,12 +87,14 @@ async def get_project(project_id: str, caller: Caller, session: Db, services: Se
 
 
 @router.patch("/api/v1/workspace/{project_id}")
-async def update_workspace(project_id: str, fields: UpdateBody, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+async def update_workspace(project_id: str, fields: UpdateBody, caller: Caller, session: Db,
+                           services: ServicesDep) -> dict[str, Any]:
     return {"workspace": _update(project_id, fields, caller, session, services)}
 
 
 @router.patch("/api/v1/projects/{project_id}")
-async def update_project(project_id: str, fields: UpdateBody, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+async def update_project(project_id: str, fields: UpdateBody, caller: Caller, session: Db,
+                         services: ServicesDep) -> dict[str, Any]:
     return {"project": _update(project_id, fields, caller, session, services)}
 
 

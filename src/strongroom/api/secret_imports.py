@@ -35,7 +35,7 @@ def _location(session: Session, caller: AuthenticatedIdentity, services: Service
 
 @router.post("")
 async def create_import(fields: Annotated[SecretImportCreate, Depends(body(SecretImportCreate))], caller: Caller,
-                  session: Db, services: ServicesDep) -> dict[str, Any]:
+                        session: Db, services: ServicesDep) -> dict[str, Any]:
     location = _location(session, caller, services, fields, CREATE_IMPORTS)
     row = imports.create(session, location, fields.import_, fields.isReplication)
     return {
@@ -46,7 +46,7 @@ async def create_import(fields: Annotated[SecretImportCreate, Depends(body(Secre
 
 @router.get("")
 async def list_imports(fields: Annotated[SecretImportTarget, Depends(query(SecretImportTarget))], caller: Caller,
-                 session: Db, services: ServicesDep) -> dict[str, Any]:
+                       session: Db, services: ServicesDep) -> dict[str, Any]:
     location = _location(session, caller, services, fields, READ_IMPORTS)
     rows = imports.of_folder(session, location.folder.id)
     return {"secretImports": [imports.describe(row, imports.environment_of(location.project, row)) for row in rows]}
@@ -54,7 +54,7 @@ async def list_imports(fields: Annotated[SecretImportTarget, Depends(query(Secre
 
 @router.delete("/{import_id}")
 async def delete_import(import_id: str, fields: Annotated[SecretImportTarget, Depends(body(SecretImportTarget))],
-                  caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+                        caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
     location = _location(session, caller, services, fields, DELETE_IMPORTS)
     row = imports.in_folder(session, location, import_id)
     described = imports.describe(row, imports.environment_of(location.project, row))

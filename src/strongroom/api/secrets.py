@@ -84,27 +84,30 @@ def _list(request: Request, session: Session, caller: AuthenticatedIdentity, ser
 
 
 @router.get("/api/v3/secrets/raw")
-async def list_secrets(request: Request, fields: Annotated[SecretListQuery, Depends(query(SecretListQuery))], caller: Caller,
-                 session: Db, services: ServicesDep) -> Response:
+async def list_secrets(request: Request, fields: Annotated[SecretListQuery, Depends(query(SecretListQuery))],
+                       caller: Caller,
+                       session: Db, services: ServicesDep) -> Response:
     return _list(request, session, caller, services, fields, fields.workspaceId, fields.workspaceSlug)
 
 
 @router.get("/api/v4/secrets")
 async def list_secrets_v4(request: Request, fields: Annotated[SecretListQueryV4, Depends(query(SecretListQueryV4))],
-                    caller: Caller, session: Db, services: ServicesDep) -> Response:
+                          caller: Caller, session: Db, services: ServicesDep) -> Response:
     return _list(request, session, caller, services, fields, fields.projectId, None)
 
 
 @router.get("/api/v3/secrets/raw/id/{secret_id}")
 @router.get("/api/v4/secrets/id/{secret_id}")
-async def get_secret_by_id(request: Request, secret_id: str, caller: Caller, session: Db, services: ServicesDep) -> Response:
+async def get_secret_by_id(request: Request, secret_id: str, caller: Caller, session: Db,
+                           services: ServicesDep) -> Response:
     return json_with_etag(request, reads.get_by_id(session, services.sealer, caller, secret_id, services.clock.now()))
 
 
 @router.get("/api/v3/secrets/raw/{secret_name}")
 @router.get("/api/v4/secrets/{secret_name}")
-async def get_secret(request: Request, secret_name: str, fields: Annotated[SecretGetQuery, Depends(query(SecretGetQuery))],
-               caller: Caller, session: Db, services: ServicesDep) -> Response:
+async def get_secret(request: Request, secret_name: str,
+                     fields: Annotated[SecretGetQuery, Depends(query(SecretGetQuery))],
+                     caller: Caller, session: Db, services: ServicesDep) -> Response:
     key = key_from_path(secret_name)
     if not fields.environment:
         raise BadRequest("Missing environment")
@@ -127,7 +130,7 @@ async def get_secret(request: Request, secret_name: str, fields: Annotated[Secre
 
 @router.post("/api/v3/secrets/raw/{secret_name}")
 async def create_secret(secret_name: str, fields: Annotated[SecretCreate, Depends(body(SecretCreate))], caller: Caller,
-                  session: Db, services: ServicesDep) -> dict[str, Any]:
+                        session: Db, services: ServicesDep) -> dict[str, Any]:
     key = key_from_path(secret_name)
     access, location = _write_target(session, caller, services, fields, CREATE_SECRETS)
     return writes.create(session, services.sealer, access, location, key, fields)
@@ -135,7 +138,7 @@ async def create_secret(secret_name: str, fields: Annotated[SecretCreate, Depend
 
 @router.patch("/api/v3/secrets/raw/{secret_name}")
 async def update_secret(secret_name: str, fields: Annotated[SecretUpdate, Depends(body(SecretUpdate))], caller: Caller,
-                  session: Db, services: ServicesDep) -> dict[str, Any]:
+                        session: Db, services: ServicesDep) -> dict[str, Any]:
     key = key_from_path(secret_name)
     access, location = _write_target(session, caller, services, fields, EDIT_SECRETS)
     return writes.update(session, services.sealer, access, location, key, fields)
@@ -143,7 +146,7 @@ async def update_secret(secret_name: str, fields: Annotated[SecretUpdate, Depend
 
 @router.delete("/api/v3/secrets/raw/{secret_name}")
 async def delete_secret(secret_name: str, fields: Annotated[SecretDelete, Depends(body(SecretDelete))], caller: Caller,
-                  session: Db, services: ServicesDep) -> dict[str, Any]:
+                        session: Db, services: ServicesDep) -> dict[str, Any]:
     key = key_from_path(secret_name)
     access, location = _write_target(session, caller, services, fields, DELETE_SECRETS)
     return writes.delete(session, services.sealer, access, location, key, fields.type)
@@ -151,20 +154,20 @@ async def delete_secret(secret_name: str, fields: Annotated[SecretDelete, Depend
 
 @router.post("/api/v3/secrets/batch/raw")
 async def create_secrets(fields: Annotated[BatchCreate, Depends(body(BatchCreate))], caller: Caller, session: Db,
-                   services: ServicesDep) -> dict[str, Any]:
+                         services: ServicesDep) -> dict[str, Any]:
     access, location = _write_target(session, caller, services, fields, CREATE_SECRETS)
     return writes.batch_create(session, services.sealer, access, location, fields)
 
 
 @router.patch("/api/v3/secrets/batch/raw")
 async def update_secrets(fields: Annotated[BatchUpdate, Depends(body(BatchUpdate))], caller: Caller, session: Db,
-                   services: ServicesDep) -> dict[str, Any]:
+                         services: ServicesDep) -> dict[str, Any]:
     access, location = _write_target(session, caller, services, fields, EDIT_SECRETS)
     return writes.batch_update(session, services.sealer, access, location, fields)
 
 
 @router.delete("/api/v3/secrets/batch/raw")
 async def delete_secrets(fields: Annotated[BatchDelete, Depends(body(BatchDelete))], caller: Caller, session: Db,
-                   services: ServicesDep) -> dict[str, Any]:
+                         services: ServicesDep) -> dict[str, Any]:
     access, location = _write_target(session, caller, services, fields, DELETE_SECRETS)
     return writes.batch_delete(session, services.sealer, access, location, fields)

@@ -31,6 +31,7 @@ from starlette.responses import Response
 
 from strongroom.web.etag import etag_of, json_with_etag, respond_with_etag
 
+
 @dataclass(frozen=True)
 class Rendered:
     generation: int
