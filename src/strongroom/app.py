@@ -35,6 +35,7 @@ from strongroom.store.root_key_check import verify_root_key
 from strongroom.web.errors import ContainUnexpectedErrors, install_error_handlers
 from strongroom.web.normalise import NormaliseRequest
 from strongroom.web.responses import JsonResponse
+from strongroom.web.routing import add_routes
 
 # Token uses and last logins are written this often (they may lag; nothing decides on them).
 BOOKKEEPING_FLUSH_SECONDS = 1.0
@@ -167,8 +168,7 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app)
-    for router in routers:
-        app.include_router(router)
+    add_routes(app, routers)
     app.add_middleware(ContainUnexpectedErrors)
     app.add_middleware(NormaliseRequest)
     return app

@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 
 from strongroom.api.deps import ServicesDep
 from strongroom.app import Services
 from strongroom.identities.bootstrap import BootstrapRequest, BootstrapResult, bootstrap
 from strongroom.web.bodies import body
+from strongroom.web.routing import api_router
 
-router = APIRouter(prefix="/api/v1/admin")
+router = api_router("/api/v1/admin")
 
 
 def _bootstrap_in_unit_of_work(services: Services, request: BootstrapRequest) -> BootstrapResult:

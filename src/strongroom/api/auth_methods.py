@@ -21,6 +21,7 @@ from strongroom.auth.logins import Login, run_login
 from strongroom.identities import identities
 from strongroom.identities.roles import OrgRole, require_org_role
 from strongroom.web.bodies import body
+from strongroom.web.routing import api_router
 
 
 class LoginRequest(BaseModel):
@@ -51,7 +52,7 @@ class AuthMethodApi:
 
 
 def auth_method_router(method: AuthMethodApi) -> APIRouter:
-    router = APIRouter(prefix=f"/api/v1/auth/{method.path}")
+    router = api_router(f"/api/v1/auth/{method.path}")
     missing = f"The identity does not have {method.display_name} attached"
 
     def key_set(services: Services, config: Any) -> dict[str, Any]:

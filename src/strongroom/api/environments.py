@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from sqlalchemy.orm import Session
 
 from strongroom.api.deps import Caller, Db, ServicesDep
@@ -16,8 +16,9 @@ from strongroom.projects.access import ProjectAccess, access_by_id
 from strongroom.projects.roles import CREATE_ENVIRONMENTS, DELETE_ENVIRONMENTS, EDIT_ENVIRONMENTS, READ_ENVIRONMENTS
 from strongroom.store.models import ProjectEnvironment
 from strongroom.web.bodies import body
+from strongroom.web.routing import api_router
 
-router = APIRouter()
+router = api_router()
 
 
 def _access(session: Session, caller: AuthenticatedIdentity, services: Services, project_id: str) -> ProjectAccess:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from sqlalchemy.orm import Session
 
 from strongroom.api.deps import Caller, Db, ServicesDep
@@ -20,8 +20,9 @@ from strongroom.secrets.requests import FolderCreate, FolderDelete, FolderListQu
 from strongroom.store.models import ProjectEnvironment, SecretFolder
 from strongroom.web.bodies import body
 from strongroom.web.queries import query
+from strongroom.web.routing import api_router
 
-router = APIRouter()
+router = api_router()
 
 PREFIXES = ("/api/v1/folders", "/api/v2/folders")
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from strongroom.api.deps import Caller, Db
 from strongroom.errors import NotFound
 from strongroom.identities import identities
 from strongroom.identities.roles import OrgRole, require_can_grant, require_org_role
 from strongroom.web.bodies import body
+from strongroom.web.routing import api_router
 
-router = APIRouter(prefix="/api/v1/identities")
+router = api_router("/api/v1/identities")
 
 
 @router.post("")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from sqlalchemy.orm import Session
 
 from strongroom.api.deps import Caller, Db, ServicesDep
@@ -21,8 +21,9 @@ from strongroom.projects.access import ProjectAccess, access_by_id
 from strongroom.projects.roles import CREATE_IDENTITIES, DELETE_IDENTITIES, EDIT_IDENTITIES, READ_IDENTITIES, Permission
 from strongroom.store.models import Identity, IdentityProjectMembership
 from strongroom.web.bodies import body
+from strongroom.web.routing import api_router
 
-router = APIRouter()
+router = api_router()
 
 V2 = "/api/v2/workspace/{project_id}/identity-memberships"
 V1 = "/api/v1/projects/{project_id}/memberships/identities"

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 
 from strongroom.api.deps import Caller, Db, ServicesDep
 from strongroom.projects import projects
 from strongroom.projects.access import access_by_id, access_by_slug
 from strongroom.projects.roles import DELETE_PROJECT, EDIT_SETTINGS
 from strongroom.web.bodies import body
+from strongroom.web.routing import api_router
 
-router = APIRouter()
+router = api_router()
 
 CreateBody = Annotated[projects.ProjectCreate, Depends(body(projects.ProjectCreate))]
 UpdateBody = Annotated[projects.ProjectUpdate, Depends(body(projects.ProjectUpdate))]

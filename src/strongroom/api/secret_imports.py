@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from sqlalchemy.orm import Session
 
 from strongroom.api.deps import Caller, Db, ServicesDep
@@ -18,8 +18,9 @@ from strongroom.secrets.imports import SecretImportCreate, SecretImportTarget
 from strongroom.secrets.locations import Location, locate
 from strongroom.web.bodies import body
 from strongroom.web.queries import query
+from strongroom.web.routing import api_router
 
-router = APIRouter(prefix="/api/v1/secret-imports")
+router = api_router("/api/v1/secret-imports")
 
 
 def _location(session: Session, caller: AuthenticatedIdentity, services: Services,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -32,8 +32,9 @@ from strongroom.secrets.rules import key_from_path
 from strongroom.web.bodies import body
 from strongroom.web.etag import json_with_etag
 from strongroom.web.queries import query
+from strongroom.web.routing import api_router
 
-router = APIRouter()
+router = api_router()
 
 WRITE_PROJECT_MISSING = "You must provide either workspaceId or projectSlug"
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 
 from strongroom.api.deps import Db, ServicesDep
 from strongroom.clock import iso
 from strongroom.identities.bootstrap import is_initialized
+from strongroom.web.routing import api_router
 
-router = APIRouter()
+router = api_router()
 
 
 @router.get("/api/status")

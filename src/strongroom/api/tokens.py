@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from strongroom.api.deps import Db, ServicesDep
 from strongroom.web.bodies import body
+from strongroom.web.routing import api_router
 
-router = APIRouter(prefix="/api/v1/auth/token")
+router = api_router("/api/v1/auth/token")
 
 
 class AccessTokenBody(BaseModel):

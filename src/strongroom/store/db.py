@@ -19,8 +19,16 @@ def normalise_database_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-# Execution option marking sessions that only read (see Database.read_sessions).
+# Execution options marking sessions that only read, and sessions whose statements commit one by one
+# (see Database.read_sessions and Database.autocommit_sessions).
 READS_ONLY = "strongroom_reads_only"
+STATEMENTS_COMMIT_ONE_BY_ONE = "strongroom_statements_commit_one_by_one"
+
+
+def _begin_on_sqlite(connection, statement: str) -> None:  # type: ignore[no-untyped-def]
+    # Straight to the driver: through SQLAlchemy's execution machinery a BEGIN costs about 20 µs,
+    # and an embedded database has no lost connection for SQLAlchemy to notice.
+    connection.connection.driver_connection.execute(statement)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -39,12 +47,23 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
         if connection.get_execution_options().get(READS_ONLY):
             # Readers never wait in WAL mode: many read transactions run side by side.
-            connection.exec_driver_sql("BEGIN")
+            _begin_on_sqlite(connection, "BEGIN")
             return
         # A transaction that may write takes the write lock up front. A deferred one that
         # reads and then writes fails with SQLITE_BUSY (not a wait) when another writer
         # committed in between; IMMEDIATE makes concurrent writers queue on busy_timeout instead.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        _begin_on_sqlite(connection, "BEGIN IMMEDIATE")
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    # Every pooled connection is in autocommit at the driver, set once when it opens; sessions that
+    # need a transaction begin one here. Switching a connection's isolation level on every checkout
+    # and back on every return costs more than the statement of a typical request.
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        if not connection.get_execution_options().get(STATEMENTS_COMMIT_ONE_BY_ONE):
+            # Through SQLAlchemy, which notices a lost connection and drops it from the pool.
+            connection.exec_driver_sql("BEGIN")
 
 
 # A pooled PostgreSQL connection idle for longer than this is checked with a round trip before use
@@ -65,9 +84,7 @@ def _ping_connections_that_sat_idle(engine: Engine) -> None:
             return
         try:
             with dbapi_connection.cursor() as cursor:
-                cursor.execute("SELECT 1")
-            if not dbapi_connection.autocommit:
-                dbapi_connection.rollback()
+                cursor.execute("SELECT 1")  # in autocommit (see _configure_postgresql): nothing to roll back
         except Exception as exc:
             # The pool discards this connection and tries a fresh one.
             raise DisconnectionError("pooled connection did not answer") from exc
@@ -101,15 +118,16 @@ def open_database(url: str, pool_size: int = 10) -> Database:
     else:
         # Each process holds up to 3 × pool_size connections: replicas × workers × that must fit
         # PostgreSQL's max_connections (STRONGROOM_DATABASE_POOL_SIZE, README "Running several replicas").
-        engine = create_engine(url, pool_size=pool_size, max_overflow=2 * pool_size)
+        engine = create_engine(url, pool_size=pool_size, max_overflow=2 * pool_size, isolation_level="AUTOCOMMIT")
+        _configure_postgresql(engine)
         _ping_connections_that_sat_idle(engine)
     reads = engine.execution_options(**{READS_ONLY: True})
     single_statements = engine
     if engine.dialect.name == "postgresql":
         # Under PostgreSQL's READ COMMITTED every statement sees its own snapshot, in a transaction or
         # not; so a read, or a read and one write, needs no BEGIN and COMMIT, which are a round trip each.
-        reads = reads.execution_options(isolation_level="AUTOCOMMIT")
-        single_statements = engine.execution_options(isolation_level="AUTOCOMMIT")
+        reads = reads.execution_options(**{STATEMENTS_COMMIT_ONE_BY_ONE: True})
+        single_statements = engine.execution_options(**{STATEMENTS_COMMIT_ONE_BY_ONE: True})
     return Database(
         engine=engine,
         sessions=sessionmaker(engine, expire_on_commit=False),
