@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 import anyio
 from sqlalchemy import Select, bindparam, select
@@ -21,12 +21,19 @@ C = TypeVar("C")
 
 @cache
 def _config_query(model: type[Any]) -> Select[Any]:
-    return select(model).where(model.identity_id == bindparam("identity_id"))
+    table = model.__table__
+    return select(*table.columns).where(table.c.identity_id == bindparam("identity_id"))
 
 
 def method_config(session: Session, model: type[C], identity_id: str) -> C | None:
-    """The identity's configuration of one login method (a prebuilt statement: every login reads it)."""
-    return session.scalar(_config_query(model), {"identity_id": identity_id})
+    """The identity's configuration of one login method, for reading only.
+
+    Every login reads it, so the statement is prebuilt and its row is not loaded
+    as an ORM object (identity map, instance state: more than the query itself
+    costs). The row's attributes are the model's columns, so it reads like one.
+    """
+    row = session.connection().execute(_config_query(model), {"identity_id": identity_id}).first()
+    return cast("C | None", row)
 
 
 class Login(Protocol):
