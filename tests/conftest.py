@@ -17,6 +17,7 @@ import httpx
 import psycopg
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from strongroom.app import Services, build_services, create_app
@@ -54,7 +55,8 @@ def postgres_database() -> Iterator[str]:
 
 
 class RunningServer:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, app: FastAPI | None = None) -> None:
+        """Strongroom's app on ``services``, or ``app`` (a test's own, built on them), served over real HTTP."""
         self.services = services
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -62,7 +64,7 @@ class RunningServer:
         # As `strongroom server` runs it: uvicorn's own proxy-header handling would rewrite the
         # client address from X-Forwarded-For sent by 127.0.0.1, before strongroom.web.client_ip decides.
         config = uvicorn.Config(
-            create_app(services), log_level="warning", access_log=False, lifespan="off", proxy_headers=False
+            app or create_app(services), log_level="warning", access_log=False, lifespan="off", proxy_headers=False
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)

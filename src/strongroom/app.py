@@ -35,7 +35,6 @@ from strongroom.store.root_key_check import verify_root_key
 from strongroom.web.errors import ContainUnexpectedErrors, install_error_handlers
 from strongroom.web.normalise import NormaliseRequest
 from strongroom.web.responses import JsonResponse
-from strongroom.web.routing import add_routes
 
 # Token uses and last logins are written this often (they may lag; nothing decides on them).
 BOOKKEEPING_FLUSH_SECONDS = 1.0
@@ -139,6 +138,7 @@ def build_services(settings: Settings, clock: Clock | None = None, *, run_migrat
 
 def create_app(services: Services) -> FastAPI:
     from strongroom.api import routers
+    from strongroom.api.routing import add_routes
 
     logging.getLogger("strongroom").setLevel(services.settings.log_level.upper())
 

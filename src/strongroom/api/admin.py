@@ -8,10 +8,10 @@ import anyio
 from fastapi import Depends
 
 from strongroom.api.deps import ServicesDep
+from strongroom.api.routing import api_router
 from strongroom.app import Services
 from strongroom.identities.bootstrap import BootstrapRequest, BootstrapResult, bootstrap
 from strongroom.web.bodies import body
-from strongroom.web.routing import api_router
 
 router = api_router("/api/v1/admin")
 

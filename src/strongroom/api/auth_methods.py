@@ -16,12 +16,12 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from strongroom.api.deps import Caller, Db, LoginAttemptsDep, ServicesDep
+from strongroom.api.routing import api_router
 from strongroom.app import Services
 from strongroom.auth.logins import Login, run_login
 from strongroom.identities import identities
 from strongroom.identities.roles import OrgRole, require_org_role
 from strongroom.web.bodies import body
-from strongroom.web.routing import api_router
 
 
 class LoginRequest(BaseModel):

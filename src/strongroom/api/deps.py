@@ -10,7 +10,6 @@ unit of work of its own.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Annotated
@@ -33,17 +32,23 @@ async def get_services(request: Request) -> Services:
 _READING_METHODS = frozenset({"GET", "HEAD"})
 
 
-async def _unit_of_work(request: Request) -> AsyncIterator[Session]:
-    """One transaction per request: committed if the route returns, rolled back if it raises.
+# Where a request's unit of work is kept while its route runs (see strongroom.api.routing).
+UNIT_OF_WORK = "strongroom.unit_of_work"
+
+
+def open_unit_of_work(request: Request) -> Session:
+    """The session of the request's one transaction (opened, committed and closed by its route).
 
     GET and HEAD requests only read, so they get a read session: on SQLite it does not
     queue behind writers.
     """
     database = request.app.state.services.database
     sessions = database.read_sessions if request.method in _READING_METHODS else database.sessions
-    with sessions() as session:
-        yield session
-        session.commit()
+    return sessions()
+
+
+async def unit_of_work(request: Request) -> Session:
+    return request.scope[UNIT_OF_WORK]
 
 
 def bearer_token(request: Request) -> str:
@@ -91,6 +96,6 @@ async def _login_attempts(request: Request) -> LoginAttempts:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
-Db = Annotated[Session, Depends(_unit_of_work, scope="function")]
+Db = Annotated[Session, Depends(unit_of_work)]
 Caller = Annotated[AuthenticatedIdentity, Depends(_authenticated_caller)]
 LoginAttemptsDep = Annotated[LoginAttempts, Depends(_login_attempts)]

@@ -8,6 +8,7 @@ from fastapi import Depends
 from sqlalchemy.orm import Session
 
 from strongroom.api.deps import Caller, Db, ServicesDep
+from strongroom.api.routing import api_router
 from strongroom.app import Services
 from strongroom.auth.tokens import AuthenticatedIdentity
 from strongroom.errors import NotFound
@@ -16,7 +17,6 @@ from strongroom.projects.access import ProjectAccess, access_by_id
 from strongroom.projects.roles import CREATE_ENVIRONMENTS, DELETE_ENVIRONMENTS, EDIT_ENVIRONMENTS, READ_ENVIRONMENTS
 from strongroom.store.models import ProjectEnvironment
 from strongroom.web.bodies import body
-from strongroom.web.routing import api_router
 
 router = api_router()
 

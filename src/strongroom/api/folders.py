@@ -8,6 +8,7 @@ from fastapi import Depends
 from sqlalchemy.orm import Session
 
 from strongroom.api.deps import Caller, Db, ServicesDep
+from strongroom.api.routing import api_router
 from strongroom.app import Services
 from strongroom.auth.tokens import AuthenticatedIdentity
 from strongroom.errors import BadRequest, Forbidden, NotFound
@@ -20,7 +21,6 @@ from strongroom.secrets.requests import FolderCreate, FolderDelete, FolderListQu
 from strongroom.store.models import ProjectEnvironment, SecretFolder
 from strongroom.web.bodies import body
 from strongroom.web.queries import query
-from strongroom.web.routing import api_router
 
 router = api_router()
 

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import Depends, Query
 
 from strongroom.api.deps import Caller, Db
+from strongroom.api.routing import api_router
 from strongroom.errors import NotFound
 from strongroom.identities import identities
 from strongroom.identities.roles import OrgRole, require_can_grant, require_org_role
 from strongroom.web.bodies import body
-from strongroom.web.routing import api_router
 
 router = api_router("/api/v1/identities")
 

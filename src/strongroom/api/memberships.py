@@ -12,6 +12,7 @@ from fastapi import Depends, Query
 from sqlalchemy.orm import Session
 
 from strongroom.api.deps import Caller, Db, ServicesDep
+from strongroom.api.routing import api_router
 from strongroom.app import Services
 from strongroom.auth.tokens import AuthenticatedIdentity
 from strongroom.errors import NotFound
@@ -21,7 +22,6 @@ from strongroom.projects.access import ProjectAccess, access_by_id
 from strongroom.projects.roles import CREATE_IDENTITIES, DELETE_IDENTITIES, EDIT_IDENTITIES, READ_IDENTITIES, Permission
 from strongroom.store.models import Identity, IdentityProjectMembership
 from strongroom.web.bodies import body
-from strongroom.web.routing import api_router
 
 router = api_router()
 

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import Depends
 
 from strongroom.api.deps import Caller, Db, ServicesDep
+from strongroom.api.routing import api_router
 from strongroom.projects import projects
 from strongroom.projects.access import access_by_id, access_by_slug
 from strongroom.projects.roles import DELETE_PROJECT, EDIT_SETTINGS
 from strongroom.web.bodies import body
-from strongroom.web.routing import api_router
 
 router = api_router()
 

@@ -8,6 +8,7 @@ from fastapi import Depends
 from sqlalchemy.orm import Session
 
 from strongroom.api.deps import Caller, Db, ServicesDep
+from strongroom.api.routing import api_router
 from strongroom.app import Services
 from strongroom.auth.tokens import AuthenticatedIdentity
 from strongroom.errors import BadRequest
@@ -18,7 +19,6 @@ from strongroom.secrets.imports import SecretImportCreate, SecretImportTarget
 from strongroom.secrets.locations import Location, locate
 from strongroom.web.bodies import body
 from strongroom.web.queries import query
-from strongroom.web.routing import api_router
 
 router = api_router("/api/v1/secret-imports")
 

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from strongroom.api.deps import Caller, Db, ServicesDep
+from strongroom.api.routing import api_router
 from strongroom.app import Services
 from strongroom.auth.tokens import AuthenticatedIdentity
 from strongroom.errors import BadRequest
@@ -32,7 +33,6 @@ from strongroom.secrets.rules import key_from_path
 from strongroom.web.bodies import body
 from strongroom.web.etag import json_with_etag
 from strongroom.web.queries import query
-from strongroom.web.routing import api_router
 
 router = api_router()
 

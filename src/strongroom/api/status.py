@@ -6,9 +6,9 @@ from typing import Any
 
 
 from strongroom.api.deps import Db, ServicesDep
+from strongroom.api.routing import api_router
 from strongroom.clock import iso
 from strongroom.identities.bootstrap import is_initialized
-from strongroom.web.routing import api_router
 
 router = api_router()
 

@@ -8,8 +8,8 @@ from fastapi import Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from strongroom.api.deps import Db, ServicesDep
+from strongroom.api.routing import api_router
 from strongroom.web.bodies import body
-from strongroom.web.routing import api_router
 
 router = api_router("/api/v1/auth/token")
 
