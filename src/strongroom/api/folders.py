@@ -112,8 +112,7 @@ async def rename_folder(folder_id: str, fields: Annotated[FolderUpdate, Depends(
 @router.delete(PREFIXES[0] + "/{folder_id_or_name}")
 @router.delete(PREFIXES[1] + "/{folder_id_or_name}")
 async def delete_folder(folder_id_or_name: str, fields: Annotated[FolderDelete, Depends(body(FolderDelete))],
-                        caller: Caller,
-                        session: Db, services: ServicesDep) -> dict[str, Any]:
+                        caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
     location = _located(session, caller, services, fields, DELETE_FOLDERS)
     tree = location.tree
     folder = tree.by_id.get(folder_id_or_name)

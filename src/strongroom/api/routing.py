@@ -4,14 +4,14 @@
   opened before its dependencies are solved (the caller's token check uses
   it), committed when the route has returned, rolled back if anything
   raises. A dependency that yields would do the same, but FastAPI runs each
-  one's exit inside an exit stack and an anyio shielded cancel scope: about
-  5 % of a cached secret read's instructions (bench/instructions.py).
+  one's exit inside an exit stack and an anyio shielded cancel scope: 4–5 %
+  of a cached secret read's instructions (bench/instructions.py).
 - FastAPI 0.163 keeps an included router as a branch: a request is matched
   against every branch in turn and then again inside the branch that
-  matched (3–6 % of a request's instructions). So routes are added to the
-  app itself and matched once, in order; they carry the response class of
-  the router they were declared on, so these routers declare the app's
-  (orjson).
+  matched (a tenth of ``GET /api/status``'s instructions). So routes are
+  added to the app itself and matched once, in order; they carry the
+  response class of the router they were declared on, so these routers
+  declare the app's (orjson).
 """
 
 from __future__ import annotations

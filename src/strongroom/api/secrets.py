@@ -86,8 +86,7 @@ def _list(request: Request, session: Session, caller: AuthenticatedIdentity, ser
 
 @router.get("/api/v3/secrets/raw")
 async def list_secrets(request: Request, fields: Annotated[SecretListQuery, Depends(query(SecretListQuery))],
-                       caller: Caller,
-                       session: Db, services: ServicesDep) -> Response:
+                       caller: Caller, session: Db, services: ServicesDep) -> Response:
     return _list(request, session, caller, services, fields, fields.workspaceId, fields.workspaceSlug)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 from strongroom.api.deps import Db, ServicesDep
 from strongroom.api.routing import api_router
 from strongroom.clock import iso
