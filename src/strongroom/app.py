@@ -136,6 +136,10 @@ def build_services(settings: Settings, clock: Clock | None = None, *, run_migrat
     )
 
 
+def _fastapi_telemetry(enabled: bool) -> dict[str, bool]:
+    return {"tracing": enabled, "metrics": enabled, "logs": enabled}
+
+
 def create_app(services: Services) -> FastAPI:
     from strongroom.api import routers
     from strongroom.api.routing import add_routes
@@ -165,6 +169,7 @@ def create_app(services: Services) -> FastAPI:
         default_response_class=JsonResponse,
         redirect_slashes=False,
         lifespan=lifespan,
+        telemetry=_fastapi_telemetry(services.settings.opentelemetry),
     )
     app.state.services = services
     install_error_handlers(app)

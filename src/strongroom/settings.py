@@ -122,6 +122,13 @@ SETTINGS: tuple[SettingDoc, ...] = (
         "Memory each process may use to keep rendered secret reads for reuse until a secret, folder, import, "
         "environment or project changes (0: off). Every request is still authenticated and authorised.",
     ),
+    SettingDoc(
+        "OPENTELEMETRY",
+        "false",
+        "FastAPI's own OpenTelemetry spans, metrics and logs of every request, through the globally "
+        "configured providers (e.g. under `opentelemetry-instrument`). Off: FastAPI looks the providers up "
+        "on every request even when none is configured.",
+    ),
     SettingDoc("LOG_LEVEL", "info", "Log level of the server."),
 )
 
@@ -172,6 +179,7 @@ class Settings:
     login_max_failures_per_identity: int = 10
     login_max_failures_per_ip: int = 50
     read_cache_mb: float = 16.0
+    opentelemetry: bool = False
     log_level: str = "info"
 
     @classmethod
@@ -210,6 +218,7 @@ class Settings:
             login_max_failures_per_identity=_non_negative(env, "LOGIN_MAX_FAILURES_PER_IDENTITY", "10", int),
             login_max_failures_per_ip=_non_negative(env, "LOGIN_MAX_FAILURES_PER_IP", "50", int),
             read_cache_mb=_non_negative(env, "READ_CACHE_MB", "16", float),
+            opentelemetry=_flag(env, "OPENTELEMETRY", False),
             log_level=_read(env, "LOG_LEVEL", "info").lower(),
         )
 

@@ -64,7 +64,10 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-async def _authenticated_caller(request: Request, session: Db) -> AuthenticatedIdentity:
+async def _authenticated_caller(request: Request) -> AuthenticatedIdentity:
+    # The session straight from the scope, not as a dependency: every dependency FastAPI solves costs
+    # each request a pass through its solver, and a route with a caller always runs in a unit of work.
+    session: Session = request.scope[UNIT_OF_WORK]
     services: Services = request.app.state.services
     caller = services.tokens.authenticate(session, bearer_token(request), client_address(request))
     if request.method not in _READING_METHODS:
@@ -94,6 +97,9 @@ async def _login_attempts(request: Request) -> LoginAttempts:
     # async: no I/O here, and a plain def would cost the login a trip through the thread pool.
     return LoginAttempts(request.app.state.services.login_throttle, client_address(request))
 
+
+# A route depending on any of these runs in a unit of work (strongroom.api.routing).
+NEEDS_UNIT_OF_WORK = (unit_of_work, _authenticated_caller)
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 Db = Annotated[Session, Depends(unit_of_work)]

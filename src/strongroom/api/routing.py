@@ -1,6 +1,6 @@
 """How routes are declared and added to the app: matched once, each in its unit of work.
 
-- A route whose dependencies or body use ``Db`` runs in one unit of work,
+- A route that uses ``Db`` or ``Caller`` (itself or in a dependency) runs in one unit of work,
   opened before its dependencies are solved (the caller's token check uses
   it), committed when the route has returned, rolled back if anything
   raises. A dependency that yields would do the same, but FastAPI runs each
@@ -23,18 +23,18 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from strongroom.api.deps import UNIT_OF_WORK, open_unit_of_work, unit_of_work
+from strongroom.api.deps import NEEDS_UNIT_OF_WORK, UNIT_OF_WORK, open_unit_of_work
 from strongroom.web.responses import JsonResponse
 
 
-def _depends_on(dependant: Dependant, call: Callable[..., Any]) -> bool:
-    return any(sub.call is call or _depends_on(sub, call) for sub in dependant.dependencies)
+def _depends_on(dependant: Dependant, calls: tuple[Callable[..., Any], ...]) -> bool:
+    return any(sub.call in calls or _depends_on(sub, calls) for sub in dependant.dependencies)
 
 
 class UnitOfWorkRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
-        if not _depends_on(self.dependant, unit_of_work):
+        if not _depends_on(self.dependant, NEEDS_UNIT_OF_WORK):
             return handle
 
         async def handle_in_unit_of_work(request: Request) -> Response:
