@@ -92,7 +92,7 @@ async def get_folder(folder_id: str, caller: Caller, session: Db, services: Serv
     environment = tree.environment
     return {"folder": {
         **folders.describe(folder, tree.path_of(folder)),
-        "projectId": access.project.id,
+        "projectId": access.project_id,
         "environment": {"envId": environment.id, "envName": environment.name, "envSlug": environment.slug},
     }}
 

@@ -77,7 +77,7 @@ def _list(request: Request, session: Session, caller: AuthenticatedIdentity, ser
         location = locate(session, access.project, fields.environment, fields.secretPath, listing=True)
         return reads.list_secrets(session, services.sealer, access, location, options, fields.tag_slugs)
 
-    key = ("list", access.project.id, fields.environment, fields.secretPath, options, tuple(fields.tag_slugs))
+    key = ("list", access.project_id, fields.environment, fields.secretPath, options, tuple(fields.tag_slugs))
     return services.rendered_reads.respond(request, access.read_generation, key, render)
 
 
@@ -120,7 +120,7 @@ async def get_secret(request: Request, secret_name: str,
         location = locate(session, access.project, fields.environment, fields.secretPath)
         return reads.get_by_name(session, services.sealer, access, location, key, options, fields.version, fields.type)
 
-    cache_key = ("get", access.project.id, fields.environment, fields.secretPath, key, options, fields.version,
+    cache_key = ("get", access.project_id, fields.environment, fields.secretPath, key, options, fields.version,
                  fields.type)
     return services.rendered_reads.respond(request, access.read_generation, cache_key, render)
 

@@ -14,21 +14,24 @@ The rules, in the order they are applied:
 Every request that touches a project starts here, so the project, the
 caller's membership and its roles come back in one query (outer joins: a
 project the caller is not in still comes back, with no membership). The
-rules above are then applied to those rows in the same order as before. The
-project's environments are loaded only when something asks for them (the
-secret reads look up their one environment directly).
+rules above are then applied to those rows in the same order as before.
+The query reads plain columns, not ORM entities: on a secret read served
+from the rendered-read cache the decision is all that is needed, and the
+ORM's result processing would cost more than the query. The project's row
+becomes a ``Project`` in the session only when something asks for it, and
+its environments are loaded only when something asks for those.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy import Row, Select, and_, bindparam, select
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from strongroom.auth.tokens import AuthenticatedIdentity
 from strongroom.errors import BadRequest, Forbidden, NotFound, PermissionDenied
@@ -65,13 +68,28 @@ def highest_role_in_force(grants: Iterable[RoleGrant], now: datetime) -> Project
     return max(in_force, key=lambda role: role.rank, default=ProjectRole.NO_ACCESS)
 
 
+# The project's own columns come first in each row of the access query, in the mapper's order.
+_PROJECT_ATTRIBUTES = tuple(Project.__mapper__.column_attrs)
+
+
 @dataclass(frozen=True)
 class ProjectAccess:
-    project: Project
+    project_id: str
     identity_id: str
     role: ProjectRole | None  # None: not a member (an organisation admin running the project)
     org_admin: bool
     read_generation: int  # of the whole instance, read in the same statement (strongroom.secrets.rendered)
+    _session: Session = field(repr=False, compare=False)
+    _project_row: Row[Any] = field(repr=False, compare=False)
+
+    @cached_property
+    def project(self) -> Project:
+        """The project, as a persistent object of the request's session, made from the row already read."""
+        loaded = Project(**{attribute.key: self._project_row[index]
+                            for index, attribute in enumerate(_PROJECT_ATTRIBUTES)})
+        # As if a query had just loaded it: no pending changes, environments loaded on first use.
+        make_transient_to_detached(loaded)
+        return self._session.merge(loaded, load=False)
 
     def can(self, permission: Permission) -> bool:
         if self.role is not None and permission in self.role.grants:
@@ -82,7 +100,7 @@ class ProjectAccess:
         if self.can(permission):
             return
         if self.role is None:
-            raise not_a_member(self.project.id)
+            raise not_a_member(self.project_id)
         raise PermissionDenied(f"You are not allowed to {permission.action} on {permission.subject}")
 
 
@@ -91,14 +109,15 @@ def _project_with_roles() -> Select[Any]:
     # Read with the project, before anything a secret read shows: see strongroom.secrets.rendered.
     read_generation = select(ReadGeneration.value).where(ReadGeneration.id == 1).scalar_subquery()
     return (
-        select(Project, membership.id, grant.role, grant.is_temporary, grant.temporary_access_start_time,
-               grant.temporary_access_end_time, read_generation)
+        select(*(attribute.columns[0] for attribute in _PROJECT_ATTRIBUTES),
+               membership.id.label("membership_id"), grant.role, grant.is_temporary,
+               grant.temporary_access_start_time, grant.temporary_access_end_time,
+               read_generation.label("read_generation"))
         .outerjoin(membership, and_(membership.project_id == Project.id,
                                     membership.identity_id == bindparam("identity_id")))
         .outerjoin(grant, grant.membership_id == membership.id)
         # Rule 1: only the caller's organisation is searched, so another's project is "not found".
         .where(Project.org_id == bindparam("org_id"))
-        .options(lazyload(Project.environments))
     )
 
 
@@ -111,20 +130,23 @@ _BY_SLUG = _project_with_roles().where(Project.slug == bindparam("project"))
 def _access_where(session: Session, caller: AuthenticatedIdentity, now: datetime, query: Select[Any],
                   project: str) -> ProjectAccess | None:
     """The caller's access to the project of the caller's organisation that ``query`` finds; None if none."""
-    rows = session.execute(
+    # On the session's connection: plain columns need none of the ORM's result processing.
+    rows = session.connection().execute(
         query, {"identity_id": caller.identity_id, "org_id": caller.org_id, "project": project}
     ).all()
     if not rows:
         return None
-    project, member = rows[0][0], rows[0][1] is not None
+    first = rows[0]
+    member = first.membership_id is not None
     org_admin = caller.org_role == OrgRole.ADMIN.value
     if not member and not org_admin:  # rule 4
-        raise not_a_member(project.id)
+        raise not_a_member(first.id)
     # Rule 2; rule 3 is ProjectAccess.can (role None: an organisation admin that is not a member).
-    grants = [RoleGrant(row[2], row[3], row[4], row[5]) for row in rows if row[2] is not None]
+    grants = [RoleGrant(row.role, row.is_temporary, row.temporary_access_start_time, row.temporary_access_end_time)
+              for row in rows if row.role is not None]
     role = highest_role_in_force(grants, now) if member else None
-    return ProjectAccess(project=project, identity_id=caller.identity_id, role=role, org_admin=org_admin,
-                         read_generation=rows[0][6])
+    return ProjectAccess(project_id=first.id, identity_id=caller.identity_id, role=role, org_admin=org_admin,
+                         read_generation=first.read_generation, _session=session, _project_row=first)
 
 
 def access_by_id(session: Session, caller: AuthenticatedIdentity, project_id: str, now: datetime) -> ProjectAccess:
