@@ -21,6 +21,7 @@ from strongroom.app import Services
 from strongroom.auth.throttle import LoginThrottle
 from strongroom.auth.tokens import AuthenticatedIdentity
 from strongroom.errors import BadRequest, TokenError, Unauthorized
+from strongroom.store.unit_of_work import UnitOfWork
 from strongroom.web.client_ip import client_ip
 
 
@@ -36,19 +37,22 @@ _READING_METHODS = frozenset({"GET", "HEAD"})
 UNIT_OF_WORK = "strongroom.unit_of_work"
 
 
-def open_unit_of_work(request: Request) -> Session:
-    """The session of the request's one transaction (opened, committed and closed by its route).
+def open_unit_of_work(request: Request) -> UnitOfWork:
+    """The request's one transaction (opened, committed and closed by its route).
 
-    GET and HEAD requests only read, so they get a read session: on SQLite it does not
+    GET and HEAD requests only read, so they get a reading one: on SQLite it does not
     queue behind writers.
     """
     database = request.app.state.services.database
-    sessions = database.read_sessions if request.method in _READING_METHODS else database.sessions
-    return sessions()
+    return database.unit_of_work(database.read_sessions if request.method in _READING_METHODS else database.sessions)
 
 
-async def unit_of_work(request: Request) -> Session:
+async def unit_of_work(request: Request) -> UnitOfWork:
     return request.scope[UNIT_OF_WORK]
+
+
+async def unit_of_work_session(request: Request) -> Session:
+    return request.scope[UNIT_OF_WORK].session
 
 
 def bearer_token(request: Request) -> str:
@@ -65,15 +69,15 @@ def bearer_token(request: Request) -> str:
 
 
 async def _authenticated_caller(request: Request) -> AuthenticatedIdentity:
-    # The session straight from the scope, not as a dependency: every dependency FastAPI solves costs
-    # each request a pass through its solver, and a route with a caller always runs in a unit of work.
-    session: Session = request.scope[UNIT_OF_WORK]
+    # The unit of work straight from the scope, not as a dependency: every dependency FastAPI solves
+    # costs each request a pass through its solver, and a route with a caller always runs in one.
+    work: UnitOfWork = request.scope[UNIT_OF_WORK]
     services: Services = request.app.state.services
-    caller = services.tokens.authenticate(session, bearer_token(request), client_address(request))
+    caller = services.tokens.authenticate(work, bearer_token(request), client_address(request))
     if request.method not in _READING_METHODS:
         # A request that writes may still await (its body) before its route runs; on SQLite the token
         # check's write transaction, left open across that await, would hold up every other request.
-        session.commit()
+        work.commit()
     return caller
 
 
@@ -99,9 +103,12 @@ async def _login_attempts(request: Request) -> LoginAttempts:
 
 
 # A route depending on any of these runs in a unit of work (strongroom.api.routing).
-NEEDS_UNIT_OF_WORK = (unit_of_work, _authenticated_caller)
+NEEDS_UNIT_OF_WORK = (unit_of_work, unit_of_work_session, _authenticated_caller)
 
 ServicesDep = Annotated[Services, Depends(get_services)]
-Db = Annotated[Session, Depends(unit_of_work)]
+# The request's unit of work: Core statements on its connection, the ORM on its session.
+Work = Annotated[UnitOfWork, Depends(unit_of_work)]
+# Its ORM session, for routes that need nothing else of it.
+Db = Annotated[Session, Depends(unit_of_work_session)]
 Caller = Annotated[AuthenticatedIdentity, Depends(_authenticated_caller)]
 LoginAttemptsDep = Annotated[LoginAttempts, Depends(_login_attempts)]

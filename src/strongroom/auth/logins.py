@@ -6,14 +6,14 @@ from functools import cache
 from typing import Any, Protocol, TypeVar, cast
 
 import anyio
-from sqlalchemy import Select, bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Select, bindparam, select
 
 from strongroom.auth.keys.cache import KeysNotAtHand
 from strongroom.auth.last_logins import LastLogins
 from strongroom.auth.tokens import AccessTokens, IssuedToken, TokenPolicy
 from strongroom.store.db import Database
 from strongroom.store.models import AccessTokenPolicy
+from strongroom.store.unit_of_work import UnitOfWork
 
 
 C = TypeVar("C")
@@ -25,28 +25,29 @@ def _config_query(model: type[Any]) -> Select[Any]:
     return select(*table.columns).where(table.c.identity_id == bindparam("identity_id"))
 
 
-def method_config(session: Session, model: type[C], identity_id: str) -> C | None:
+def method_config(connection: Connection, model: type[C], identity_id: str) -> C | None:
     """The identity's configuration of one login method, for reading only.
 
     Every login reads it, so the statement is prebuilt and its row is not loaded
     as an ORM object (identity map, instance state: more than the query itself
     costs). The row's attributes are the model's columns, so it reads like one.
     """
-    row = session.connection().execute(_config_query(model), {"identity_id": identity_id}).first()
+    row = connection.execute(_config_query(model), {"identity_id": identity_id}).first()
     return cast("C | None", row)
 
 
 class Login(Protocol):
-    def __call__(self, session: Session, identity_id: str, token: str, *,
+    def __call__(self, work: UnitOfWork, identity_id: str, token: str, *,
                  keys_may_block: bool = True) -> IssuedToken: ...
 
 
 def _login_in_unit_of_work(database: Database, login: Login, identity_id: str, token: str,
                            keys_may_block: bool) -> IssuedToken:
     # A login reads, then writes one row (its token record): no transaction needs to span the two.
-    with database.autocommit_sessions() as session:
-        issued = login(session, identity_id, token, keys_may_block=keys_may_block)
-        session.commit()
+    # Core statements only, so no ORM session is ever made on this unit of work.
+    with database.unit_of_work(database.autocommit_sessions) as work:
+        issued = login(work, identity_id, token, keys_may_block=keys_may_block)
+        work.commit()
         return issued
 
 
@@ -62,7 +63,7 @@ async def run_login(database: Database, login: Login, identity_id: str, token: s
     return await anyio.to_thread.run_sync(_login_in_unit_of_work, database, login, identity_id, token, True)
 
 
-def issue_after_login(session: Session, tokens: AccessTokens, last_logins: LastLogins, identity_id: str,
+def issue_after_login(connection: Connection, tokens: AccessTokens, last_logins: LastLogins, identity_id: str,
                       auth_method: str, config: AccessTokenPolicy,
                       claims_metadata: dict[str, str] | None = None) -> IssuedToken:
     extra: dict[str, Any] | None = None
@@ -70,7 +71,7 @@ def issue_after_login(session: Session, tokens: AccessTokens, last_logins: LastL
         # Infisical's place for mapped claims: identityAuth.<method>.claims in the token payload.
         extra = {auth_method.removesuffix("-auth"): {"claims": claims_metadata}}
     issued = tokens.issue(
-        session, identity_id=identity_id, auth_method=auth_method, policy=TokenPolicy.of(config), extra=extra
+        connection, identity_id=identity_id, auth_method=auth_method, policy=TokenPolicy.of(config), extra=extra
     )
     last_logins.record(identity_id, auth_method)  # written within a second (see strongroom.auth.last_logins)
     return issued

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
-from sqlalchemy import ColumnElement, bindparam, case, insert, literal, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, case, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from strongroom.auth.token_usage import TokenUsage
@@ -39,6 +39,7 @@ from strongroom.store.models import (
     UtcDateTime,
     new_time_ordered_id,
 )
+from strongroom.store.unit_of_work import UnitOfWork
 
 TOKEN_TYPE = "identityAccessToken"
 
@@ -222,22 +223,21 @@ class AccessTokens:
         return row
 
     @staticmethod
-    def _revoked_or_gone(session: Session, token_id: str) -> bool:
-        revoked = session.scalar(select(IdentityAccessToken.is_revoked).where(IdentityAccessToken.id == token_id))
+    def _revoked_or_gone(connection: Connection, token_id: str) -> bool:
+        revoked = connection.scalar(select(IdentityAccessToken.is_revoked).where(IdentityAccessToken.id == token_id))
         return revoked is None or revoked
 
     # -- lifecycle ---------------------------------------------------------
 
-    def issue(self, session: Session, *, identity_id: str, auth_method: str, policy: TokenPolicy,
+    def issue(self, connection: Connection, *, identity_id: str, auth_method: str, policy: TokenPolicy,
               name: str | None = None, extra: dict[str, Any] | None = None) -> IssuedToken:
         now = self._clock.now()
         lifetime = _lifetime(policy.ttl, policy.max_ttl or None)
         token_id = new_time_ordered_id()
         token = self._sign(token_id, identity_id, auth_method, now, lifetime, extra)
-        # A prebuilt Core INSERT on the session's connection: nothing reads the row back, so the ORM would
-        # only cost time. It bypasses autoflush, so objects pending in the session (a new identity) go first.
-        session.flush()
-        session.connection().execute(_INSERT_TOKEN, {
+        # A prebuilt Core INSERT: nothing reads the row back, so the ORM would only cost time. (A caller
+        # whose identity is still pending in an ORM session flushes it first: Core does not autoflush.)
+        connection.execute(_INSERT_TOKEN, {
             "id": token_id,
             "identity_id": identity_id,
             "auth_method": auth_method,
@@ -266,13 +266,13 @@ class AccessTokens:
             raise TokenError(EXPIRED_MESSAGE)
         return payload
 
-    def authenticate(self, session: Session, token: str, client_ip: str | None) -> AuthenticatedIdentity:
+    def authenticate(self, work: UnitOfWork, token: str, client_ip: str | None) -> AuthenticatedIdentity:
         digest = hash_token(token)
         payload = self._verified_envelope(token, digest)
         # One query: the token's record, its identity's organisation membership, and the live
         # trusted-IP list of the auth method that issued it (read now, not copied at issue time).
-        # Through the session's connection: plain columns need none of the ORM's result processing.
-        row = session.connection().execute(_LIVE_TOKEN_QUERY, {"token_id": payload["identityAccessTokenId"]}).first()
+        # Core, not the ORM: plain columns need none of its result processing.
+        row = work.connection.execute(_LIVE_TOKEN_QUERY, {"token_id": payload["identityAccessTokenId"]}).first()
         # A renewed token replaces its predecessor: only the latest string's hash matches.
         if row is None or row.is_revoked or not hmac.compare_digest(row.token_hash, digest):
             raise Unauthorized(NOT_FOUND_MESSAGE)
@@ -296,10 +296,10 @@ class AccessTokens:
         else:
             # The write starts a transaction of its own: on SQLite a read transaction may not
             # turn into a write once another writer has committed, but a fresh one waits its turn.
-            session.commit()
-            self._spend_one_use(session, row.id, now)
-            # Committed at once, before the route goes on in this session: a use counts even when the route fails.
-            session.commit()
+            work.commit()
+            self._spend_one_use(work.connection, row.id, now)
+            # Committed at once, before the route goes on: a use counts even when the route fails.
+            work.commit()
         return AuthenticatedIdentity(
             identity_id=row.identity_id,
             org_id=org_id,
@@ -308,12 +308,12 @@ class AccessTokens:
             auth_method=row.auth_method,
         )
 
-    def _spend_one_use(self, session: Session, token_id: str, now: datetime) -> None:
+    def _spend_one_use(self, connection: Connection, token_id: str, now: datetime) -> None:
         # One conditional UPDATE is the use check and the count at once, so concurrent requests, on
         # any number of replicas, can never spend more than the limit: PostgreSQL re-checks the WHERE
         # on the row as the previous writer left it; SQLite runs one writer at a time.
         stamp = literal(now, UtcDateTime())
-        spent = session.execute(
+        spent = connection.execute(
             update(IdentityAccessToken)
             .where(
                 IdentityAccessToken.id == token_id,
@@ -324,11 +324,10 @@ class AccessTokens:
                 access_token_num_uses=IdentityAccessToken.access_token_num_uses + 1,
                 access_token_last_used_at=_later_of(IdentityAccessToken.access_token_last_used_at, stamp),
             )
-            .execution_options(synchronize_session=False)
         )
         if spent.rowcount != 1:
             # Revoked, or its identity deleted, while this request was on its way: say so, not "limit reached".
-            if self._revoked_or_gone(session, token_id):
+            if self._revoked_or_gone(connection, token_id):
                 raise Unauthorized(NOT_FOUND_MESSAGE)
             raise Unauthorized("Failed to authorize: token usage limit reached")
 

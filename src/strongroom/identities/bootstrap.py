@@ -131,7 +131,7 @@ def _create_instance(session: Session, request: BootstrapRequest, tokens: Access
     session.add(identity)
     session.flush()
     issued = tokens.issue(
-        session,
+        session.connection(),  # after the flush above: the identity's row is there for the token's to point at
         identity_id=identity.id,
         auth_method="token-auth",
         policy=TokenPolicy(ttl=0, max_ttl=0, num_uses_limit=0),

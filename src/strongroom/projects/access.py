@@ -31,7 +31,7 @@ from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Row, Select, and_, bindparam, select
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import make_transient_to_detached
 
 from strongroom.auth.tokens import AuthenticatedIdentity
 from strongroom.errors import BadRequest, Forbidden, NotFound, PermissionDenied
@@ -40,6 +40,7 @@ from strongroom.projects.roles import ORG_ADMIN_GRANTS, Permission, ProjectRole
 from strongroom.store.models import (
     IdentityProjectMembership, IdentityProjectMembershipRole, Project, ReadGeneration,
 )
+from strongroom.store.unit_of_work import UnitOfWork
 
 
 def not_a_member(project_id: str) -> Forbidden:
@@ -79,17 +80,17 @@ class ProjectAccess:
     role: ProjectRole | None  # None: not a member (an organisation admin running the project)
     org_admin: bool
     read_generation: int  # of the whole instance, read in the same statement (strongroom.secrets.rendered)
-    _session: Session = field(repr=False, compare=False)
+    _work: UnitOfWork = field(repr=False, compare=False)
     _project_row: Row[Any] = field(repr=False, compare=False)
 
     @cached_property
     def project(self) -> Project:
-        """The project, as a persistent object of the request's session, made from the row already read."""
+        """The project, as a persistent object of the unit of work's session, made from the row already read."""
         loaded = Project(**{attribute.key: self._project_row[index]
                             for index, attribute in enumerate(_PROJECT_ATTRIBUTES)})
         # As if a query had just loaded it: no pending changes, environments loaded on first use.
         make_transient_to_detached(loaded)
-        return self._session.merge(loaded, load=False)
+        return self._work.session.merge(loaded, load=False)
 
     def can(self, permission: Permission) -> bool:
         if self.role is not None and permission in self.role.grants:
@@ -127,11 +128,11 @@ _BY_ID = _project_with_roles().where(Project.id == bindparam("project"))
 _BY_SLUG = _project_with_roles().where(Project.slug == bindparam("project"))
 
 
-def _access_where(session: Session, caller: AuthenticatedIdentity, now: datetime, query: Select[Any],
+def _access_where(work: UnitOfWork, caller: AuthenticatedIdentity, now: datetime, query: Select[Any],
                   project: str) -> ProjectAccess | None:
     """The caller's access to the project of the caller's organisation that ``query`` finds; None if none."""
-    # On the session's connection: plain columns need none of the ORM's result processing.
-    rows = session.connection().execute(
+    # Core, not the ORM: plain columns need none of its result processing.
+    rows = work.connection.execute(
         query, {"identity_id": caller.identity_id, "org_id": caller.org_id, "project": project}
     ).all()
     if not rows:
@@ -146,30 +147,30 @@ def _access_where(session: Session, caller: AuthenticatedIdentity, now: datetime
               for row in rows if row.role is not None]
     role = highest_role_in_force(grants, now) if member else None
     return ProjectAccess(project_id=first.id, identity_id=caller.identity_id, role=role, org_admin=org_admin,
-                         read_generation=first.read_generation, _session=session, _project_row=first)
+                         read_generation=first.read_generation, _work=work, _project_row=first)
 
 
-def access_by_id(session: Session, caller: AuthenticatedIdentity, project_id: str, now: datetime) -> ProjectAccess:
-    access = _access_where(session, caller, now, _BY_ID, project_id)
+def access_by_id(work: UnitOfWork, caller: AuthenticatedIdentity, project_id: str, now: datetime) -> ProjectAccess:
+    access = _access_where(work, caller, now, _BY_ID, project_id)
     if access is None:
         raise NotFound(f"Project with ID '{project_id}' not found")
     return access
 
 
-def access_by_slug(session: Session, caller: AuthenticatedIdentity, slug: str, now: datetime) -> ProjectAccess:
-    access = _access_where(session, caller, now, _BY_SLUG, slug)
+def access_by_slug(work: UnitOfWork, caller: AuthenticatedIdentity, slug: str, now: datetime) -> ProjectAccess:
+    access = _access_where(work, caller, now, _BY_SLUG, slug)
     if access is None:
         raise NotFound(f"Project with slug '{slug}' not found")
     return access
 
 
 def access_by_reference(
-    session: Session, caller: AuthenticatedIdentity, now: datetime, *, project_id: str | None, project_slug: str | None,
+    work: UnitOfWork, caller: AuthenticatedIdentity, now: datetime, *, project_id: str | None, project_slug: str | None,
     missing_message: str,
 ) -> ProjectAccess:
     """The project named by id or by slug (the slug wins when both are given, as in Infisical)."""
     if project_slug:
-        return access_by_slug(session, caller, project_slug, now)
+        return access_by_slug(work, caller, project_slug, now)
     if project_id:
-        return access_by_id(session, caller, project_id, now)
+        return access_by_id(work, caller, project_id, now)
     raise BadRequest(missing_message)

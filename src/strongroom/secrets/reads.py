@@ -28,6 +28,7 @@ from strongroom.secrets.records import SecretRecord
 from strongroom.secrets.sealed_fields import Place, SealedRow
 from strongroom.secrets.shape import SecretView, describe
 from strongroom.store.models import ProjectEnvironment, Secret, SecretFolder, SecretImport, SecretVersion
+from strongroom.store.unit_of_work import UnitOfWork
 
 EXPANSION_FAILED = "Failed to expand one or more secret references"
 
@@ -219,9 +220,10 @@ def get_by_name(session: Session, sealer: SecretSealer, access: ProjectAccess, l
     return {"secret": describe(view)}
 
 
-def get_by_id(session: Session, sealer: SecretSealer, caller: AuthenticatedIdentity, secret_id: str,
+def get_by_id(work: UnitOfWork, sealer: SecretSealer, caller: AuthenticatedIdentity, secret_id: str,
               now: datetime) -> dict[str, Any]:
     not_found = NotFound(f"Secret with ID '{secret_id}' not found")
+    session = work.session
     secret = session.get(Secret, secret_id)
     if secret is None or secret.type != store.SHARED:
         raise not_found
@@ -230,7 +232,7 @@ def get_by_id(session: Session, sealer: SecretSealer, caller: AuthenticatedIdent
     if folder is None or environment is None:
         raise not_found
     try:
-        access = project_access.access_by_id(session, caller, environment.project_id, now)
+        access = project_access.access_by_id(work, caller, environment.project_id, now)
     except (NotFound, Forbidden):
         raise not_found from None  # a secret of a project the caller is not in: its existence is not ours to show
     if access.role is None:

@@ -10,6 +10,8 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from strongroom.store.unit_of_work import UnitOfWork
+
 
 def normalise_database_url(url: str) -> str:
     """Accept URLs as people write them: ``postgresql://user@host/db`` means psycopg 3 here."""
@@ -101,6 +103,11 @@ class Database:
     # commits by itself, with no BEGIN and COMMIT round trips; on SQLite, where a transaction costs
     # nothing and a writer must take the lock up front, these are ordinary sessions.
     autocommit_sessions: sessionmaker[Session]
+
+    def unit_of_work(self, sessions: sessionmaker[Session] | None = None) -> UnitOfWork:
+        """A unit of work with the engine and session settings of ``sessions`` (one of the three above)."""
+        sessions = sessions or self.sessions
+        return UnitOfWork(sessions.kw["bind"], sessions)
 
     @property
     def is_sqlite(self) -> bool:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
 from strongroom.auth.jwt_auth.config import AUTH_METHOD, key_source
 from strongroom.auth.keys.cache import JwksCache
 from strongroom.auth.verify import bindings
@@ -16,6 +14,7 @@ from strongroom.auth.tokens import AccessTokens, IssuedToken
 from strongroom.clock import Clock
 from strongroom.errors import NotFound
 from strongroom.store.models import IdentityJwtAuth
+from strongroom.store.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -26,15 +25,15 @@ class JwtLogin:
     clock: Clock
     leeway_seconds: int
 
-    def __call__(self, session: Session, identity_id: str, token: str, *,
+    def __call__(self, work: UnitOfWork, identity_id: str, token: str, *,
                  keys_may_block: bool = True) -> IssuedToken:
         # 0. The identity and its JWT Auth configuration.
-        config = method_config(session, IdentityJwtAuth, identity_id)
+        config = method_config(work.connection, IdentityJwtAuth, identity_id)
         if config is None:
             raise NotFound("JWT auth method not found for identity, did you configure JWT auth?")
 
         if keys_may_block:
-            session.commit()  # nothing written yet; don't hold SQLite's write lock across a key fetch
+            work.commit()  # nothing written yet; don't hold SQLite's write lock across a key fetch
 
         # 1–3. Header and alg, the key by kid, signature and lifetime.
         claims = verify_presented_jwt(token, key_source(config), self.keys, self.leeway_seconds, self.clock.timestamp(),
@@ -48,4 +47,4 @@ class JwtLogin:
         metadata = bindings.map_claim_metadata(config.claim_metadata_mapping, claims)
 
         # 5. Record the login and issue the access token.
-        return issue_after_login(session, self.tokens, self.last_logins, identity_id, AUTH_METHOD, config, metadata)
+        return issue_after_login(work.connection, self.tokens, self.last_logins, identity_id, AUTH_METHOD, config, metadata)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
 from strongroom.auth.verify import bindings
 from strongroom.auth.oidc.config import AUTH_METHOD
 from strongroom.auth.keys.cache import JwksCache
@@ -21,6 +19,7 @@ from strongroom.auth.tokens import AccessTokens, IssuedToken
 from strongroom.clock import Clock
 from strongroom.errors import NotFound
 from strongroom.store.models import IdentityOidcAuth
+from strongroom.store.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -39,10 +38,10 @@ class OidcLogin:
             expected = config.bound_issuer or discovery_base_url(config.oidc_discovery_url)
         return OidcDiscoverySource(config.oidc_discovery_url, config.ca_cert, expected)
 
-    def __call__(self, session: Session, identity_id: str, token: str, *,
+    def __call__(self, work: UnitOfWork, identity_id: str, token: str, *,
                  keys_may_block: bool = True) -> IssuedToken:
         # 0. The identity and its OIDC Auth configuration.
-        config = method_config(session, IdentityOidcAuth, identity_id)
+        config = method_config(work.connection, IdentityOidcAuth, identity_id)
         if config is None:
             raise NotFound("OIDC auth method not found for identity, did you configure OIDC auth?")
 
@@ -50,7 +49,7 @@ class OidcLogin:
             # Nothing is written yet: end the read transaction before the key fetch may go to the network.
             # On SQLite an open transaction holds the database's write lock, so a slow issuer would
             # stall every other request (and past busy_timeout, fail them).
-            session.commit()
+            work.commit()
 
         # 1–3. A compact JWS of sane size whose alg JWT-SVIDs may use; the issuer's key named by
         # kid (from the discovery document's jwks_uri), of a type that fits alg; the signature,
@@ -66,4 +65,4 @@ class OidcLogin:
         metadata = bindings.map_claim_metadata(config.claim_metadata_mapping, claims)
 
         # 5. Record the login and issue the access token.
-        return issue_after_login(session, self.tokens, self.last_logins, identity_id, AUTH_METHOD, config, metadata)
+        return issue_after_login(work.connection, self.tokens, self.last_logins, identity_id, AUTH_METHOD, config, metadata)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
 from strongroom.auth.keys.cache import JwksCache
 from strongroom.auth.verify.bindings import audiences_of
 from strongroom.auth.verify.globs import matches, split_patterns
@@ -25,6 +23,7 @@ from strongroom.clock import Clock
 from strongroom.errors import NotFound
 from strongroom.spiffe.ids import InvalidSpiffeId, SpiffeId
 from strongroom.store.models import IdentitySpiffeAuth
+from strongroom.store.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -35,15 +34,15 @@ class SpiffeLogin:
     clock: Clock
     leeway_seconds: int
 
-    def __call__(self, session: Session, identity_id: str, token: str, *,
+    def __call__(self, work: UnitOfWork, identity_id: str, token: str, *,
                  keys_may_block: bool = True) -> IssuedToken:
         # 0. The identity and its SPIFFE Auth configuration.
-        config = method_config(session, IdentitySpiffeAuth, identity_id)
+        config = method_config(work.connection, IdentitySpiffeAuth, identity_id)
         if config is None:
             raise NotFound("SPIFFE auth method not found for identity, did you configure SPIFFE auth?")
 
         if keys_may_block:
-            session.commit()  # nothing written yet; don't hold SQLite's write lock across a key fetch
+            work.commit()  # nothing written yet; don't hold SQLite's write lock across a key fetch
 
         # 1–3. Header and alg, the bundle key by kid, signature and lifetime.
         claims = verify_presented_jwt(token, key_source(config), self.keys, self.leeway_seconds, self.clock.timestamp(),
@@ -67,4 +66,4 @@ class SpiffeLogin:
             raise LoginRefused(Refusal.AUDIENCE_NOT_ALLOWED)
 
         # 6. Record the login and issue the access token.
-        return issue_after_login(session, self.tokens, self.last_logins, identity_id, AUTH_METHOD, config)
+        return issue_after_login(work.connection, self.tokens, self.last_logins, identity_id, AUTH_METHOD, config)
