@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -185,4 +186,9 @@ def app_from_env() -> FastAPI:
     Without ``--no-proxy-headers`` uvicorn believes ``X-Forwarded-For`` from 127.0.0.1 and rewrites the
     client address before ``strongroom.web.client_ip`` sees it; ``strongroom server`` turns that off.
     """
-    return create_app(build_services(Settings.from_env()))
+    app = create_app(build_services(Settings.from_env()))
+    # What exists now (modules, the app, SQLAlchemy's mappers: ~160,000 objects) lives as long as the
+    # serving process. Out of the collector's sight, a full collection no longer walks all of it again,
+    # which took tens of milliseconds here and landed on whichever request was running.
+    gc.freeze()
+    return app
