@@ -7,22 +7,17 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import text
 
-from strongroom.store.db import Database, open_database
+from strongroom.store.db import Database
 from tests.conftest import postgres_database
+from tests.store.notes import database_with_notes
 
 TRANSACTION_ID = text("SELECT txid_current()")
 
 
 @pytest.fixture
 def database() -> Iterator[Database]:
-    with postgres_database() as url:
-        opened = open_database(url, pool_size=1)
-        with opened.engine.begin() as connection:
-            connection.execute(text("CREATE TABLE notes (body text NOT NULL)"))
-        try:
-            yield opened
-        finally:
-            opened.dispose()
+    with postgres_database() as url, database_with_notes(url) as opened:
+        yield opened
 
 
 def _notes(database: Database) -> list[str]:

@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, MetaData, String, Table, insert, select, text
+from sqlalchemy import Column, MetaData, String, Table, insert, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from strongroom.store.db import Database, open_database
+from strongroom.store.db import Database
 from tests.conftest import postgres_database
+from tests.store.notes import database_with_notes
 
 
 class _Base(DeclarativeBase):
@@ -27,20 +28,12 @@ NOTES = Table("notes", MetaData(), Column("body", String(64), primary_key=True))
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    def opened(url: str) -> Iterator[Database]:
-        database = open_database(url, pool_size=1)
-        with database.engine.begin() as connection:
-            connection.execute(text("CREATE TABLE notes (body varchar(64) PRIMARY KEY)"))
-        try:
-            yield database
-        finally:
-            database.dispose()
-
     if request.param == "sqlite":
-        yield from opened(f"sqlite:///{tmp_path / 'notes.db'}")
+        with database_with_notes(f"sqlite:///{tmp_path / 'notes.db'}") as opened:
+            yield opened
     else:
-        with postgres_database() as url:
-            yield from opened(url)
+        with postgres_database() as url, database_with_notes(url) as opened:
+            yield opened
 
 
 def _notes(database: Database) -> list[str]:
