@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
-from sqlalchemy import ColumnElement, Connection, bindparam, case, insert, literal, select, update
+from sqlalchemy import ColumnElement, Connection, Text, bindparam, case, cast, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from strongroom.auth.token_usage import TokenUsage
@@ -62,7 +62,9 @@ def _live_token_query() -> Any:
         token.access_token_num_uses_limit,
         IdentityOrgMembership.org_id,
         IdentityOrgMembership.role,
-        *(model.access_token_trusted_ips for model in AUTH_METHOD_CONFIGS.values()),
+        # As the stored JSON text: the check keeps each distinct list parsed (strongroom.auth.trusted_ips),
+        # so decoding it on every request would be wasted.
+        *(cast(model.access_token_trusted_ips, Text) for model in AUTH_METHOD_CONFIGS.values()),
     ).outerjoin(IdentityOrgMembership, IdentityOrgMembership.identity_id == IdentityAccessToken.identity_id)
     for model in AUTH_METHOD_CONFIGS.values():
         query = query.outerjoin(model, model.identity_id == IdentityAccessToken.identity_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 from functools import lru_cache
 from typing import Any, Iterable
 
@@ -53,13 +54,14 @@ def normalise_address(address: IpAddress) -> IpAddress:
 
 
 @lru_cache(maxsize=1024)
-def _networks(entries: tuple[tuple[str, Any], ...]) -> tuple[IpNetwork, ...]:
-    # Every authenticated request checks its method's list: parse each distinct list once.
-    return tuple(_network({"ipAddress": address, "prefix": prefix}) for address, prefix in entries)
+def _networks(stored: str) -> tuple[IpNetwork, ...]:
+    # Every authenticated request checks its method's list: each distinct list is decoded and parsed once.
+    return tuple(_network(entry) for entry in json.loads(stored))
 
 
-def ip_allowed(client_ip: str | None, trusted: list[dict[str, Any]]) -> bool:
-    networks = _networks(tuple((entry["ipAddress"], entry.get("prefix")) for entry in trusted))
+def ip_allowed(client_ip: str | None, stored: str) -> bool:
+    """Whether ``client_ip`` is in the trusted ranges ``stored`` (the list in its stored form, as JSON text)."""
+    networks = _networks(stored)
     if all(network.prefixlen == 0 for network in networks):
         # The wildcard ranges allow everyone, including clients whose address is unknown.
         return bool(networks)
