@@ -15,7 +15,7 @@ import anyio
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from strongroom.api.deps import Caller, Db, LoginAttemptsDep, ServicesDep
+from strongroom.api.deps import Context, LoginAttemptsDep, ServicesDep
 from strongroom.api.routing import api_router
 from strongroom.app import Services
 from strongroom.auth.logins import Login, run_login
@@ -71,42 +71,42 @@ def auth_method_router(method: AuthMethodApi) -> APIRouter:
     UpdateBody = Annotated[method.update_model, Depends(body(method.update_model))]  # type: ignore[name-defined]
 
     @router.post("/identities/{identity_id}")
-    async def attach(identity_id: str, fields: AttachBody, caller: Caller, session: Db) -> dict[str, Any]:
-        require_org_role(caller.org_role, OrgRole.ADMIN, "create")
-        identity = identities.get_in_org(session, identity_id, caller.org_id)
-        return {method.response_key: method.config.describe(method.config.attach(session, identity, fields))}
+    async def attach(identity_id: str, fields: AttachBody, context: Context) -> dict[str, Any]:
+        require_org_role(context.caller.org_role, OrgRole.ADMIN, "create")
+        identity = identities.get_in_org(context.session, identity_id, context.caller.org_id)
+        return {method.response_key: method.config.describe(method.config.attach(context.session, identity, fields))}
 
     @router.get("/identities/{identity_id}")
-    async def read(identity_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
-        require_org_role(caller.org_role, OrgRole.MEMBER, "read")
-        identity = identities.get_in_org(session, identity_id, caller.org_id)
+    async def read(identity_id: str, context: Context) -> dict[str, Any]:
+        require_org_role(context.caller.org_role, OrgRole.MEMBER, "read")
+        identity = identities.get_in_org(context.session, identity_id, context.caller.org_id)
         config = method.config.require(identity, missing_message=missing)
-        return {method.response_key: {**method.config.describe(config), "keySet": key_set(services, config)}}
+        return {method.response_key: {**method.config.describe(config), "keySet": key_set(context.services, config)}}
 
     @router.patch("/identities/{identity_id}")
-    async def update(identity_id: str, fields: UpdateBody, caller: Caller, session: Db,
-                     services: ServicesDep) -> dict[str, Any]:
-        require_org_role(caller.org_role, OrgRole.ADMIN, "edit")
-        identity = identities.get_in_org(session, identity_id, caller.org_id)
-        previous = method.key_source(services, method.config.require(identity, missing_message=f"Failed to update {method.display_name}"))
-        config = method.config.update(session, identity, fields)
-        if method.key_source(services, config) != previous:
-            services.jwks.forget(previous)  # the old source's keys must not outlive the change
+    async def update(identity_id: str, fields: UpdateBody, context: Context) -> dict[str, Any]:
+        require_org_role(context.caller.org_role, OrgRole.ADMIN, "edit")
+        identity = identities.get_in_org(context.session, identity_id, context.caller.org_id)
+        current = method.config.require(identity, missing_message=f"Failed to update {method.display_name}")
+        previous = method.key_source(context.services, current)
+        config = method.config.update(context.session, identity, fields)
+        if method.key_source(context.services, config) != previous:
+            context.services.jwks.forget(previous)  # the old source's keys must not outlive the change
         return {method.response_key: method.config.describe(config)}
 
     @router.delete("/identities/{identity_id}")
-    async def revoke(identity_id: str, caller: Caller, session: Db) -> dict[str, Any]:
-        require_org_role(caller.org_role, OrgRole.ADMIN, "edit")
-        identity = identities.get_in_org(session, identity_id, caller.org_id)
-        return {method.response_key: method.config.revoke(session, identity)}
+    async def revoke(identity_id: str, context: Context) -> dict[str, Any]:
+        require_org_role(context.caller.org_role, OrgRole.ADMIN, "edit")
+        identity = identities.get_in_org(context.session, identity_id, context.caller.org_id)
+        return {method.response_key: method.config.revoke(context.session, identity)}
 
     @router.post("/identities/{identity_id}/refresh-keys")
-    async def refresh_keys(identity_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+    async def refresh_keys(identity_id: str, context: Context) -> dict[str, Any]:
         """Fetch the method's keys now (after a forced SPIRE rotation, say) instead of waiting for the cache."""
-        require_org_role(caller.org_role, OrgRole.ADMIN, "edit")
-        identity = identities.get_in_org(session, identity_id, caller.org_id)
-        source = method.key_source(services, method.config.require(identity, missing_message=missing))
-        session.commit()  # a read so far: no transaction stays open while the fetch leaves the loop
-        return {"keySet": (await anyio.to_thread.run_sync(services.jwks.refresh, source)).as_response()}
+        require_org_role(context.caller.org_role, OrgRole.ADMIN, "edit")
+        identity = identities.get_in_org(context.session, identity_id, context.caller.org_id)
+        source = method.key_source(context.services, method.config.require(identity, missing_message=missing))
+        context.session.commit()  # a read so far: no transaction stays open while the fetch leaves the loop
+        return {"keySet": (await anyio.to_thread.run_sync(context.services.jwks.refresh, source)).as_response()}
 
     return router

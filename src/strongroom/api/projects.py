@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends
 
-from strongroom.api.deps import Caller, ServicesDep, Work
+from strongroom.api.deps import CallerContext, Context
 from strongroom.api.routing import api_router
 from strongroom.projects import projects
 from strongroom.projects.access import access_by_id, access_by_slug
@@ -21,90 +21,88 @@ UpdateBody = Annotated[projects.ProjectUpdate, Depends(body(projects.ProjectUpda
 
 @router.post("/api/v2/workspace")
 @router.post("/api/v1/projects")
-async def create_project(fields: CreateBody, caller: Caller, work: Work) -> dict[str, Any]:
-    return {"project": projects.describe(projects.create(work.session, caller, fields))}
+async def create_project(fields: CreateBody, context: Context) -> dict[str, Any]:
+    return {"project": projects.describe(projects.create(context.session, context.caller, fields))}
 
 
 # -- v2, by slug, answered unwrapped ----------------------------------------------------------
 
 
 @router.get("/api/v2/workspace/{slug}")
-async def get_project_by_slug(slug: str, caller: Caller, work: Work, services: ServicesDep) -> dict[str, Any]:
-    return projects.describe(access_by_slug(work, caller, slug, services.clock.now()).project)
+async def get_project_by_slug(slug: str, context: Context) -> dict[str, Any]:
+    return projects.describe(access_by_slug(context.work, context.caller, slug, context.now()).project)
 
 
 @router.patch("/api/v2/workspace/{slug}")
-async def update_project_by_slug(slug: str, fields: UpdateBody, caller: Caller, work: Work,
-                                 services: ServicesDep) -> dict[str, Any]:
-    access = access_by_slug(work, caller, slug, services.clock.now())
+async def update_project_by_slug(slug: str, fields: UpdateBody, context: Context) -> dict[str, Any]:
+    access = access_by_slug(context.work, context.caller, slug, context.now())
     access.require(EDIT_SETTINGS)
-    return projects.describe(projects.update(work.session, access.project, fields))
+    return projects.describe(projects.update(context.session, access.project, fields))
 
 
 @router.delete("/api/v2/workspace/{slug}")
-async def delete_project_by_slug(slug: str, caller: Caller, work: Work, services: ServicesDep) -> dict[str, Any]:
-    access = access_by_slug(work, caller, slug, services.clock.now())
+async def delete_project_by_slug(slug: str, context: Context) -> dict[str, Any]:
+    access = access_by_slug(context.work, context.caller, slug, context.now())
     access.require(DELETE_PROJECT)
-    return projects.delete(work.session, access.project)
+    return projects.delete(context.session, access.project)
 
 
 # -- v1, by id, wrapped in {workspace} (or {project} on the /projects alias) ---------------------
 
 
 @router.get("/api/v1/workspace")
-async def list_workspaces(caller: Caller, work: Work, type: str | None = None) -> dict[str, Any]:
-    return {"workspaces": [projects.describe(p) for p in projects.list_for_identity(work.session, caller, type)]}
+async def list_workspaces(context: Context, type: str | None = None) -> dict[str, Any]:
+    found = projects.list_for_identity(context.session, context.caller, type)
+    return {"workspaces": [projects.describe(project) for project in found]}
 
 
 @router.get("/api/v1/projects")
-async def list_projects(caller: Caller, work: Work, type: str | None = None) -> dict[str, Any]:
-    return {"projects": [projects.describe(p) for p in projects.list_for_identity(work.session, caller, type)]}
+async def list_projects(context: Context, type: str | None = None) -> dict[str, Any]:
+    found = projects.list_for_identity(context.session, context.caller, type)
+    return {"projects": [projects.describe(project) for project in found]}
 
 
-def _read(project_id: str, caller: Caller, work: Work, services: ServicesDep) -> dict[str, Any]:
-    return projects.describe(access_by_id(work, caller, project_id, services.clock.now()).project)
+def _read(project_id: str, context: CallerContext) -> dict[str, Any]:
+    return projects.describe(access_by_id(context.work, context.caller, project_id, context.now()).project)
 
 
-def _update(project_id: str, fields: projects.ProjectUpdate, caller: Caller, work: Work,
-            services: ServicesDep) -> dict[str, Any]:
-    access = access_by_id(work, caller, project_id, services.clock.now())
+def _update(project_id: str, fields: projects.ProjectUpdate, context: CallerContext) -> dict[str, Any]:
+    access = access_by_id(context.work, context.caller, project_id, context.now())
     access.require(EDIT_SETTINGS)
-    return projects.describe(projects.update(work.session, access.project, fields))
+    return projects.describe(projects.update(context.session, access.project, fields))
 
 
-def _delete(project_id: str, caller: Caller, work: Work, services: ServicesDep) -> dict[str, Any]:
-    access = access_by_id(work, caller, project_id, services.clock.now())
+def _delete(project_id: str, context: CallerContext) -> dict[str, Any]:
+    access = access_by_id(context.work, context.caller, project_id, context.now())
     access.require(DELETE_PROJECT)
-    return projects.delete(work.session, access.project)
+    return projects.delete(context.session, access.project)
 
 
 @router.get("/api/v1/workspace/{project_id}")
-async def get_workspace(project_id: str, caller: Caller, work: Work, services: ServicesDep) -> dict[str, Any]:
-    return {"workspace": _read(project_id, caller, work, services)}
+async def get_workspace(project_id: str, context: Context) -> dict[str, Any]:
+    return {"workspace": _read(project_id, context)}
 
 
 @router.get("/api/v1/projects/{project_id}")
-async def get_project(project_id: str, caller: Caller, work: Work, services: ServicesDep) -> dict[str, Any]:
-    return {"project": _read(project_id, caller, work, services)}
+async def get_project(project_id: str, context: Context) -> dict[str, Any]:
+    return {"project": _read(project_id, context)}
 
 
 @router.patch("/api/v1/workspace/{project_id}")
-async def update_workspace(project_id: str, fields: UpdateBody, caller: Caller, work: Work,
-                           services: ServicesDep) -> dict[str, Any]:
-    return {"workspace": _update(project_id, fields, caller, work, services)}
+async def update_workspace(project_id: str, fields: UpdateBody, context: Context) -> dict[str, Any]:
+    return {"workspace": _update(project_id, fields, context)}
 
 
 @router.patch("/api/v1/projects/{project_id}")
-async def update_project(project_id: str, fields: UpdateBody, caller: Caller, work: Work,
-                         services: ServicesDep) -> dict[str, Any]:
-    return {"project": _update(project_id, fields, caller, work, services)}
+async def update_project(project_id: str, fields: UpdateBody, context: Context) -> dict[str, Any]:
+    return {"project": _update(project_id, fields, context)}
 
 
 @router.delete("/api/v1/workspace/{project_id}")
-async def delete_workspace(project_id: str, caller: Caller, work: Work, services: ServicesDep) -> dict[str, Any]:
-    return {"workspace": _delete(project_id, caller, work, services)}
+async def delete_workspace(project_id: str, context: Context) -> dict[str, Any]:
+    return {"workspace": _delete(project_id, context)}
 
 
 @router.delete("/api/v1/projects/{project_id}")
-async def delete_project(project_id: str, caller: Caller, work: Work, services: ServicesDep) -> dict[str, Any]:
-    return {"project": _delete(project_id, caller, work, services)}
+async def delete_project(project_id: str, context: Context) -> dict[str, Any]:
+    return {"project": _delete(project_id, context)}

@@ -1,7 +1,7 @@
 """How routes are declared and added to the app: matched once, each in its unit of work.
 
-- A route that uses ``Work``, ``Db`` or ``Caller`` (itself or in a dependency) runs in one unit of work
-  (strongroom.store.unit_of_work), opened before its dependencies are solved (the caller's token check uses
+- A route that uses ``Context`` or ``Db`` runs in one unit of work (strongroom.store.unit_of_work),
+  opened before its dependencies are solved (the caller's token check uses
   it), committed when the route has returned, rolled back if anything
   raises. A dependency that yields would do the same, but FastAPI runs each
   one's exit inside an exit stack and an anyio shielded cancel scope: 4–5 %

@@ -7,7 +7,7 @@ from typing import Any
 import anyio
 
 from strongroom.api.auth_methods import AuthMethodApi, auth_method_router
-from strongroom.api.deps import Caller, Db, ServicesDep
+from strongroom.api.deps import Context
 from strongroom.auth.spiffe_auth import config
 from strongroom.identities import identities
 from strongroom.identities.roles import OrgRole, require_org_role
@@ -27,11 +27,11 @@ router = auth_method_router(
 
 
 @router.post("/identities/{identity_id}/refresh-bundle")
-async def refresh_bundle(identity_id: str, caller: Caller, session: Db, services: ServicesDep) -> dict[str, Any]:
+async def refresh_bundle(identity_id: str, context: Context) -> dict[str, Any]:
     """Infisical's name for a forced bundle refresh; answers with the configuration, as Infisical does."""
-    require_org_role(caller.org_role, OrgRole.ADMIN, "edit")
-    identity = identities.get_in_org(session, identity_id, caller.org_id)
+    require_org_role(context.caller.org_role, OrgRole.ADMIN, "edit")
+    identity = identities.get_in_org(context.session, identity_id, context.caller.org_id)
     method = config.require(identity, missing_message="The identity does not have SPIFFE Auth attached")
-    session.commit()  # a read so far: no transaction stays open while the fetch leaves the loop
-    status = await anyio.to_thread.run_sync(services.jwks.refresh, config.key_source(method))
+    context.session.commit()  # a read so far: no transaction stays open while the fetch leaves the loop
+    status = await anyio.to_thread.run_sync(context.services.jwks.refresh, config.key_source(method))
     return {"identitySpiffeAuth": {**config.describe(method), "keySet": status.as_response()}}
