@@ -189,6 +189,8 @@ def app_from_env() -> FastAPI:
     app = create_app(build_services(Settings.from_env()))
     # What exists now (modules, the app, SQLAlchemy's mappers: ~160,000 objects) lives as long as the
     # serving process. Out of the collector's sight, a full collection no longer walks all of it again,
-    # which took tens of milliseconds here and landed on whichever request was running.
+    # which took tens of milliseconds here and landed on whichever request was running. Garbage of the
+    # start-up is collected first, or it would be kept for good.
+    gc.collect()
     gc.freeze()
     return app

@@ -79,3 +79,20 @@ def test_work_after_a_commit_is_a_transaction_of_its_own(database: Database) -> 
         work.session.flush()
         raise RuntimeError("the route failed")
     assert _notes(database) == ["counted"]
+
+
+def test_core_work_after_the_session_was_made_commits(database: Database) -> None:
+    with database.unit_of_work() as work:
+        work.session  # made, but it has run nothing yet
+        work.connection.execute(insert(NOTES), {"body": "core"})
+        work.commit()
+    assert _notes(database) == ["core"]
+
+
+def test_core_work_after_the_sessions_commit_commits(database: Database) -> None:
+    with database.unit_of_work() as work:
+        work.session.add(Note(body="orm"))
+        work.commit()
+        work.connection.execute(insert(NOTES), {"body": "core"})
+        work.commit()
+    assert _notes(database) == ["core", "orm"]

@@ -106,7 +106,7 @@ def auth_method_router(method: AuthMethodApi) -> APIRouter:
         require_org_role(context.caller.org_role, OrgRole.ADMIN, "edit")
         identity = identities.get_in_org(context.session, identity_id, context.caller.org_id)
         source = method.key_source(context.services, method.config.require(identity, missing_message=missing))
-        context.session.commit()  # a read so far: no transaction stays open while the fetch leaves the loop
+        context.work.commit()  # a read so far: no transaction stays open while the fetch leaves the loop
         return {"keySet": (await anyio.to_thread.run_sync(context.services.jwks.refresh, source)).as_response()}
 
     return router

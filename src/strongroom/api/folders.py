@@ -1,5 +1,4 @@
-"""Folders: ``/api/v1/folders`` (workspaceId; CLI, Node SDK,
-                                 Terraform) and ``/api/v2/folders`` (projectId; Python SDK)."""
+"""Folders: ``/api/v1/folders`` (workspaceId; CLI, Node SDK, Terraform) and ``/api/v2/folders`` (projectId; Python SDK)."""
 
 from __future__ import annotations
 
@@ -115,8 +114,8 @@ async def delete_folder(folder_id_or_name: str, fields: Annotated[FolderDelete, 
     tree = location.tree
     folder = tree.by_id.get(folder_id_or_name)
     if folder is None or folder.parent_id is None:
-        folder = tree.find(paths.join(location.path,
-                                      folder_id_or_name)) if paths.FOLDER_NAME.match(folder_id_or_name) else None
+        by_name = paths.FOLDER_NAME.match(folder_id_or_name)
+        folder = tree.find(paths.join(location.path, folder_id_or_name)) if by_name else None
     if folder is None or folder.parent_id is None:
         raise NotFound(f"Folder with ID '{folder_id_or_name}' not found")
     described = folders.describe(folder, tree.path_of(folder))

@@ -32,6 +32,6 @@ async def refresh_bundle(identity_id: str, context: Context) -> dict[str, Any]:
     require_org_role(context.caller.org_role, OrgRole.ADMIN, "edit")
     identity = identities.get_in_org(context.session, identity_id, context.caller.org_id)
     method = config.require(identity, missing_message="The identity does not have SPIFFE Auth attached")
-    context.session.commit()  # a read so far: no transaction stays open while the fetch leaves the loop
+    context.work.commit()  # a read so far: no transaction stays open while the fetch leaves the loop
     status = await anyio.to_thread.run_sync(context.services.jwks.refresh, config.key_source(method))
     return {"identitySpiffeAuth": {**config.describe(method), "keySet": status.as_response()}}

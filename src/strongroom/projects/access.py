@@ -86,11 +86,15 @@ class ProjectAccess:
     @cached_property
     def project(self) -> Project:
         """The project, as a persistent object of the unit of work's session, made from the row already read."""
+        session = self._work.session
+        already = session.identity_map.get(Project.__mapper__.identity_key_from_primary_key((self.project_id,)))
+        if already is not None:
+            return already  # as this unit of work left it: the row must not overwrite its changes
         loaded = Project(**{attribute.key: self._project_row[index]
                             for index, attribute in enumerate(_PROJECT_ATTRIBUTES)})
         # As if a query had just loaded it: no pending changes, environments loaded on first use.
         make_transient_to_detached(loaded)
-        return self._work.session.merge(loaded, load=False)
+        return session.merge(loaded, load=False)
 
     def can(self, permission: Permission) -> bool:
         if self.role is not None and permission in self.role.grants:
@@ -131,7 +135,8 @@ _BY_SLUG = _project_with_roles().where(Project.slug == bindparam("project"))
 def _access_where(work: UnitOfWork, caller: AuthenticatedIdentity, now: datetime, query: Select[Any],
                   project: str) -> ProjectAccess | None:
     """The caller's access to the project of the caller's organisation that ``query`` finds; None if none."""
-    # Core, not the ORM: plain columns need none of its result processing.
+    # Core, not the ORM: plain columns need none of its result processing. Core does not flush the
+    # session first, so access is decided before a route changes anything through the ORM.
     rows = work.connection.execute(
         query, {"identity_id": caller.identity_id, "org_id": caller.org_id, "project": project}
     ).all()

@@ -96,12 +96,13 @@ def _ping_connections_that_sat_idle(engine: Engine) -> None:
 class Database:
     engine: Engine
     sessions: sessionmaker[Session]
-    # For work that only reads (GET requests, token checks): on SQLite these begin a deferred
-    # transaction and so do not queue behind writers; on PostgreSQL they run in autocommit.
+    # For work that only reads (GET and HEAD requests, their token check included): on SQLite these
+    # begin a deferred transaction and so do not queue behind writers; on PostgreSQL they run in autocommit.
     read_sessions: sessionmaker[Session]
-    # For work that reads, then writes at most one statement (a login): on PostgreSQL every statement
-    # commits by itself, with no BEGIN and COMMIT round trips; on SQLite, where a transaction costs
-    # nothing and a writer must take the lock up front, these are ordinary sessions.
+    # For work that reads, then writes at most one statement (a login, which takes only the connection
+    # of its unit of work): on PostgreSQL every statement commits by itself, with no BEGIN and COMMIT
+    # round trips; on SQLite, where a transaction costs nothing and a writer must take the lock up
+    # front, these are ordinary sessions.
     autocommit_sessions: sessionmaker[Session]
 
     def unit_of_work(self, sessions: sessionmaker[Session] | None = None) -> UnitOfWork:

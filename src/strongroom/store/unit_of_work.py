@@ -5,9 +5,9 @@ that takes is two Core statements: the token check and the access decision.
 An ORM ``Session`` around them (its transaction bookkeeping, its begin and its
 close) would cost more than both statements together, so the connection is
 taken first, and a session is put on it when something needs the ORM. That
-session then owns the transaction already begun on the connection: its
-``commit`` commits what the Core statements did too, and closing it rolls
-back whatever was not committed.
+session then takes over the transaction already begun on the connection;
+``commit`` commits the Core statements and the session's work together, and
+``close`` rolls back whatever was not committed.
 """
 
 from __future__ import annotations
@@ -43,15 +43,19 @@ class UnitOfWork:
         """Commit what was done so far; further work begins a new transaction."""
         if self._session is not None:
             self._session.commit()
-        elif self._connection is not None:
+        # Core statements the session never saw (run before its first use, or after its last commit)
+        # are in a transaction of the connection's own.
+        if self._connection is not None and self._connection.in_transaction():
             self._connection.commit()
 
     def close(self) -> None:
         """Roll back what was not committed and return the connection to the pool."""
-        if self._session is not None:
-            self._session.close()
-        if self._connection is not None:
-            self._connection.close()
+        try:
+            if self._session is not None:
+                self._session.close()
+        finally:
+            if self._connection is not None:
+                self._connection.close()
 
     def __enter__(self) -> UnitOfWork:
         return self
