@@ -65,4 +65,5 @@ class OidcLogin:
         metadata = bindings.map_claim_metadata(config.claim_metadata_mapping, claims)
 
         # 5. Record the login and issue the access token.
-        return issue_after_login(work.connection, self.tokens, self.last_logins, identity_id, AUTH_METHOD, config, metadata)
+        return issue_after_login(work.connection, self.tokens, self.last_logins, identity_id, AUTH_METHOD, config,
+                                 metadata)
