@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
-from sqlalchemy import ColumnElement, Connection, Text, bindparam, case, cast, insert, literal, select, update
+from sqlalchemy import ColumnElement, Connection, Row, Text, bindparam, case, cast, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from strongroom.auth.token_usage import TokenUsage
@@ -29,6 +29,7 @@ from strongroom.auth.trusted_ips import ip_allowed
 from strongroom.clock import Clock
 from strongroom.errors import BadRequest, Forbidden, TokenError, Unauthorized
 from strongroom.store.models import (
+    AccessGeneration,
     AccessTokenPolicy,
     IdentityAccessToken,
     IdentityJwtAuth,
@@ -65,6 +66,8 @@ def _live_token_query() -> Any:
         # As the stored JSON text: the check keeps each distinct list parsed (strongroom.auth.trusted_ips),
         # so decoding it on every request would be wasted.
         *(cast(model.access_token_trusted_ips, Text) for model in AUTH_METHOD_CONFIGS.values()),
+        # In the same statement: the row is kept under the generation it was read at (see _live_row).
+        select(AccessGeneration.value).where(AccessGeneration.id == 1).scalar_subquery().label("access_generation"),
     ).outerjoin(IdentityOrgMembership, IdentityOrgMembership.identity_id == IdentityAccessToken.identity_id)
     for model in AUTH_METHOD_CONFIGS.values():
         query = query.outerjoin(model, model.identity_id == IdentityAccessToken.identity_id)
@@ -271,17 +274,14 @@ class AccessTokens:
     def authenticate(self, work: UnitOfWork, token: str, client_ip: str | None) -> AuthenticatedIdentity:
         digest = hash_token(token)
         payload = self._verified_envelope(token, digest)
-        # One query: the token's record, its identity's organisation membership, and the live
-        # trusted-IP list of the auth method that issued it (read now, not copied at issue time).
-        # Core, not the ORM: plain columns need none of its result processing.
-        row = work.connection.execute(_LIVE_TOKEN_QUERY, {"token_id": payload["identityAccessTokenId"]}).first()
+        row = self._live_row(work, payload["identityAccessTokenId"], digest)
         # A renewed token replaces its predecessor: only the latest string's hash matches.
         if row is None or row.is_revoked or not hmac.compare_digest(row.token_hash, digest):
             raise Unauthorized(NOT_FOUND_MESSAGE)
         now = self._clock.now()
         if row.expires_at is not None and now >= row.expires_at:
             raise TokenError(EXPIRED_MESSAGE)
-        org_id, org_role, *trusted_ips_by_method = row[7:]
+        org_id, org_role, *trusted_ips_by_method = row[7:7 + 2 + len(AUTH_METHOD_CONFIGS)]
         trusted_ips = dict(zip(AUTH_METHOD_CONFIGS, trusted_ips_by_method)).get(row.auth_method)
         if trusted_ips is None:
             # The auth method was removed; its tokens went with it.
@@ -309,6 +309,23 @@ class AccessTokens:
             token_id=row.id,
             auth_method=row.auth_method,
         )
+
+    @staticmethod
+    def _live_row(work: UnitOfWork, token_id: str, digest: bytes) -> Row[Any] | None:
+        """The token's record, its identity's organisation membership, and the trusted-IP list of
+        each auth method of the identity, as the database holds them now (not copied at issue time).
+
+        One Core query (plain columns need none of the ORM's result processing), or the row it
+        returned to an earlier request if nothing that decides access has changed since
+        (strongroom.store.generations): the checks that follow are applied to it all the same.
+        """
+        key = ("live token", digest)
+        row = work.kept(key)
+        if row is None:
+            row = work.connection.execute(_LIVE_TOKEN_QUERY, {"token_id": token_id}).first()
+            if row is not None:
+                work.keep(key, row.access_generation, row)
+        return row
 
     def _spend_one_use(self, connection: Connection, token_id: str, now: datetime) -> None:
         # One conditional UPDATE is the use check and the count at once, so concurrent requests, on

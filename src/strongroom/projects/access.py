@@ -19,7 +19,10 @@ The query reads plain columns, not ORM entities: on a secret read served
 from the rendered-read cache the decision is all that is needed, and the
 ORM's result processing would cost more than the query. The project's row
 becomes a ``Project`` in the session only when something asks for it, and
-its environments are loaded only when something asks for those.
+its environments are loaded only when something asks for those. The rows
+are kept under the access generation (``strongroom.store.generations``), so
+the next request of the same caller on the same project runs no query while
+no membership, role or project has changed, and applies the rules afresh.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from strongroom.errors import BadRequest, Forbidden, NotFound, PermissionDenied
 from strongroom.identities.roles import OrgRole
 from strongroom.projects.roles import ORG_ADMIN_GRANTS, Permission, ProjectRole
 from strongroom.store.models import (
-    IdentityProjectMembership, IdentityProjectMembershipRole, Project, ReadGeneration,
+    AccessGeneration, IdentityProjectMembership, IdentityProjectMembershipRole, Project,
 )
 from strongroom.store.unit_of_work import UnitOfWork
 
@@ -79,7 +82,9 @@ class ProjectAccess:
     identity_id: str
     role: ProjectRole | None  # None: not a member (an organisation admin running the project)
     org_admin: bool
-    read_generation: int  # of the whole instance, read in the same statement (strongroom.secrets.rendered)
+    # Of the whole instance, read first in the unit of work, before anything a secret read shows
+    # (strongroom.secrets.rendered).
+    read_generation: int
     _work: UnitOfWork = field(repr=False, compare=False)
     _project_row: Row[Any] = field(repr=False, compare=False)
 
@@ -111,13 +116,13 @@ class ProjectAccess:
 
 def _project_with_roles() -> Select[Any]:
     membership, grant = IdentityProjectMembership, IdentityProjectMembershipRole
-    # Read with the project, before anything a secret read shows: see strongroom.secrets.rendered.
-    read_generation = select(ReadGeneration.value).where(ReadGeneration.id == 1).scalar_subquery()
+    # In the same statement: the rows are kept under the generation they were read at (see _access_where).
+    access_generation = select(AccessGeneration.value).where(AccessGeneration.id == 1).scalar_subquery()
     return (
         select(*(attribute.columns[0] for attribute in _PROJECT_ATTRIBUTES),
                membership.id.label("membership_id"), grant.role, grant.is_temporary,
                grant.temporary_access_start_time, grant.temporary_access_end_time,
-               read_generation.label("read_generation"))
+               access_generation.label("access_generation"))
         .outerjoin(membership, and_(membership.project_id == Project.id,
                                     membership.identity_id == bindparam("identity_id")))
         .outerjoin(grant, grant.membership_id == membership.id)
@@ -135,11 +140,18 @@ _BY_SLUG = _project_with_roles().where(Project.slug == bindparam("project"))
 def _access_where(work: UnitOfWork, caller: AuthenticatedIdentity, now: datetime, query: Select[Any],
                   project: str) -> ProjectAccess | None:
     """The caller's access to the project of the caller's organisation that ``query`` finds; None if none."""
-    # Core, not the ORM: plain columns need none of its result processing. Core does not flush the
-    # session first, so access is decided before a route changes anything through the ORM.
-    rows = work.connection.execute(
-        query, {"identity_id": caller.identity_id, "org_id": caller.org_id, "project": project}
-    ).all()
+    # The rows an earlier request read, if nothing that decides access has changed since
+    # (strongroom.store.generations); the rules below are applied to them all the same.
+    key = ("project access", query, project, caller.identity_id, caller.org_id)
+    rows = work.kept(key)
+    if rows is None:
+        # Core, not the ORM: plain columns need none of its result processing. Core does not flush the
+        # session first, so access is decided before a route changes anything through the ORM.
+        rows = work.connection.execute(
+            query, {"identity_id": caller.identity_id, "org_id": caller.org_id, "project": project}
+        ).all()
+        if rows:
+            work.keep(key, rows[0].access_generation, rows)
     if not rows:
         return None
     first = rows[0]
@@ -152,7 +164,7 @@ def _access_where(work: UnitOfWork, caller: AuthenticatedIdentity, now: datetime
               for row in rows if row.role is not None]
     role = highest_role_in_force(grants, now) if member else None
     return ProjectAccess(project_id=first.id, identity_id=caller.identity_id, role=role, org_admin=org_admin,
-                         read_generation=first.read_generation, _work=work, _project_row=first)
+                         read_generation=work.generations.read, _work=work, _project_row=first)
 
 
 def access_by_id(work: UnitOfWork, caller: AuthenticatedIdentity, project_id: str, now: datetime) -> ProjectAccess:

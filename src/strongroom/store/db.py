@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from strongroom.store.generations import KeptAtGeneration
 from strongroom.store.unit_of_work import UnitOfWork
 
 
@@ -104,11 +105,13 @@ class Database:
     # round trips; on SQLite, where a transaction costs nothing and a writer must take the lock up
     # front, these are ordinary sessions.
     autocommit_sessions: sessionmaker[Session]
+    # Token records and access decisions read from this database, kept under its access generation.
+    kept: KeptAtGeneration = field(default_factory=KeptAtGeneration)
 
     def unit_of_work(self, sessions: sessionmaker[Session] | None = None) -> UnitOfWork:
         """A unit of work with the engine and session settings of ``sessions`` (one of the three above)."""
         sessions = sessions or self.sessions
-        return UnitOfWork(sessions.kw["bind"], sessions)
+        return UnitOfWork(sessions.kw["bind"], sessions, self.kept)
 
     @property
     def is_sqlite(self) -> bool:

@@ -244,6 +244,17 @@ class ReadGeneration(Base):
     value: Mapped[int] = mapped_column(BigInteger)
 
 
+class AccessGeneration(Base):
+    """One row (id 1): a counter that database triggers move on every change to who may do what.
+
+    See migration 0006 (the triggers) and ``strongroom.store.generations`` (its use).
+    """
+
+    __tablename__ = "access_generation"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
 class RootKeyCheck(Base):
     """One row (id 1): a value derived from the root key the database was first used with.
 

@@ -1,0 +1,74 @@
+"""Change counters that database triggers move forward, and reads kept under them.
+
+Two counters, each moved by triggers in the transaction of the change itself,
+so no write path (ORM, Core statement, cascade, an operator's SQL) and no
+replica can change what they watch without moving them:
+
+- the read generation (migration 0005): anything a secret read shows;
+  rendered answers are kept under it (``strongroom.secrets.rendered``);
+- the access generation (migration 0006): anything that decides who may do
+  what (a token's record, an identity's organisation role, an auth method's
+  trusted IPs, projects, project memberships and their roles).
+
+A unit of work reads both in one small statement before anything else
+(``UnitOfWork.generations``). A row that the token check or the access
+decision read at access generation g is the row a fresh query would return for
+as long as the counter stays at g, so a later request that sees g takes the kept
+row instead of running the query again. Only the rows are kept: every check
+(revocation, expiry, the client's IP, roles in force now) is applied to them
+on every request.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Any, NamedTuple
+
+from sqlalchemy import select
+
+from strongroom.store.models import AccessGeneration, ReadGeneration
+
+
+class Generations(NamedTuple):
+    access: int
+    read: int
+
+
+READ_GENERATIONS = select(
+    select(AccessGeneration.value).where(AccessGeneration.id == 1).scalar_subquery(),
+    select(ReadGeneration.value).where(ReadGeneration.id == 1).scalar_subquery(),
+)
+
+# One entry per live token and per (identity, project) pair in use: a few hundred bytes each.
+DEFAULT_CAPACITY = 16384
+
+
+class KeptAtGeneration:
+    """Values read at some access generation, by key, most recently used kept; at most ``capacity`` of them."""
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+        self._capacity = capacity
+        self._entries: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
+        # Units of work run on the event loop and in worker threads alike.
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, generation: int) -> Any | None:
+        """The value kept under ``key`` if it was read at ``generation``; None otherwise."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != generation:
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def keep(self, key: Hashable, generation: int, value: Any) -> None:
+        with self._lock:
+            self._entries[key] = (generation, value)
+            self._entries.move_to_end(key)
+            if len(self._entries) > self._capacity:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
