@@ -7,21 +7,25 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import Column, Table, event, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.visitors import iterate
 
 from strongroom.auth.tokens import _LIVE_TOKEN_QUERY
 from strongroom.projects.access import _BY_ID, _BY_SLUG
 from strongroom.spiffe.dev_spire import DiscoveryProvider, JwtSvidAuthority
+from strongroom.store.generations import READ_GENERATIONS, Generations, read_generations
 from strongroom.store.models import (
     AccessGeneration, IdentityProjectMembership, IdentityProjectMembershipRole, Project,
 )
 from tests.conftest import AUDIENCE, SPIFFE_ID, Api
 from tests.secrets.conftest import where
+from tests.store.notes import database_with_notes
 
 GENERATION_TABLES = {"access_generation", "read_generation"}
 
@@ -154,12 +158,14 @@ def test_a_repeated_read_runs_one_statement_while_nothing_changes(api: Api, work
     assert _read(api, workload) == 200
     with _statements(api) as first:
         assert _read(api, workload) == 200
-    assert len(first) == 1, first  # the counters; the token check and the access decision were kept
+    # Only the counters, which go straight to the driver (read_generations): the token check and
+    # the access decision were kept.
+    assert first == []
     # A change of access only: the rendered answer stays good (the read generation stands still).
     _run(api, "UPDATE identity_org_memberships SET role = role WHERE identity_id = :id", id=workload["identity_id"])
     with _statements(api) as after_a_change:
         assert _read(api, workload) == 200
-    assert len(after_a_change) == 3, after_a_change  # the counters, then both queries again
+    assert len(after_a_change) == 2, after_a_change  # both queries again
 
 
 @pytest.mark.parametrize("change", ["revoke", "leave the project", "trusted ips", "org membership gone"])
@@ -239,3 +245,27 @@ def test_rows_read_after_a_change_of_the_same_transaction_are_not_kept(api: Api,
         work.keep("read only", name[1], name[0])
     with database.unit_of_work() as work:
         assert work.kept("read only") == workload["project"]["name"]
+
+
+# -- reading the counters ----------------------------------------------------------------------
+
+
+def test_the_counters_are_read_in_the_transaction_they_begin(api: Api, workload: dict[str, Any]) -> None:
+    database = api.server.services.database
+    reads = database.read_sessions.kw["bind"]
+    with reads.connect() as connection:
+        seen = read_generations(connection)
+        assert connection.in_transaction()
+        assert seen == Generations(*connection.execute(READ_GENERATIONS).one())
+        another_change = "UPDATE identity_org_memberships SET role = role WHERE identity_id = :id"
+        _run(api, another_change, id=workload["identity_id"])
+        if database.is_sqlite:  # a snapshot: the counters as the transaction began
+            assert read_generations(connection) == seen
+        connection.rollback()
+        assert read_generations(connection).access > seen.access
+
+
+def test_a_driver_error_reading_the_counters_is_reported_as_sqlalchemy_reports_it(tmp_path: Path) -> None:
+    with database_with_notes(f"sqlite:///{tmp_path / 'notes.db'}") as database:  # no counters here
+        with database.engine.connect() as connection, pytest.raises(DBAPIError, match="no such table"):
+            read_generations(connection)

@@ -26,7 +26,7 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from strongroom.store.models import AccessGeneration, ReadGeneration
 
@@ -40,6 +40,38 @@ READ_GENERATIONS = select(
     select(AccessGeneration.value).where(AccessGeneration.id == 1).scalar_subquery(),
     select(ReadGeneration.value).where(ReadGeneration.id == 1).scalar_subquery(),
 )
+
+_SQL_BY_DIALECT: dict[str, str] = {}
+
+
+def read_generations(connection: Connection) -> Generations:
+    """Both counters, in the connection's transaction (begun here if it was not).
+
+    Every authenticated request runs this first, and through SQLAlchemy's execution machinery
+    it costs 15 times what the driver takes for it (30 µs against 2 µs on the benchmark's
+    machine; a sixth of a cached secret read). So the SQL that SQLAlchemy compiled for the
+    dialect is run straight on the connection's driver cursor; if the driver raises, the
+    statement is run again through SQLAlchemy, which reports the error in its own terms and
+    drops a lost connection from the pool.
+    """
+    if not connection.in_transaction():
+        connection.begin()  # as a first statement would: on SQLite the BEGIN that fixes the snapshot
+    dialect = connection.dialect
+    sql = _SQL_BY_DIALECT.get(dialect.name)
+    if sql is None:
+        sql = _SQL_BY_DIALECT[dialect.name] = str(
+            READ_GENERATIONS.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    try:
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(sql)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    except dialect.loaded_dbapi.Error:
+        row = connection.execute(READ_GENERATIONS).one()
+    return Generations(*row)
+
 
 # One entry per live token and per (identity, project) pair in use: a few hundred bytes each.
 DEFAULT_CAPACITY = 16384

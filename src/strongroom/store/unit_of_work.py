@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from strongroom.store.generations import READ_GENERATIONS, Generations, KeptAtGeneration
+from strongroom.store.generations import Generations, KeptAtGeneration, read_generations
 
 
 class UnitOfWork:
@@ -56,7 +56,7 @@ class UnitOfWork:
             connection = self.connection
             # Read first in its transaction, the counters cannot include a change this transaction made.
             self._may_keep = not connection.in_transaction()
-            self._generations = Generations(*connection.execute(READ_GENERATIONS).one())
+            self._generations = read_generations(connection)
         return self._generations
 
     def kept(self, key: Hashable) -> Any | None:
