@@ -5,7 +5,9 @@ with a key derived from the root key. It carries a random nonce, and the
 database keeps only the SHA-256 of the whole token string: a stolen database
 cannot mint tokens, and a stolen signing key cannot reproduce a live one.
 Every check that matters (revocation, uses, trusted IPs) is made against the
-database on each request, never only against the JWT.
+database as it stands at each request, never only against the JWT: the
+token's row is read again whenever the access generation has moved since it
+was last read (``strongroom.store.generations``).
 """
 
 from __future__ import annotations

@@ -6,10 +6,10 @@ an answer that is the same each time. So each rendered answer is kept, with
 its ETag, under the read generation it was rendered at: a counter in the
 database that triggers move forward on any change to secrets, their versions,
 folders, imports, environments or projects (migration 0005). Each read gets
-the counter with its project and the caller's roles (``projects.access``, one
-statement, before anything the answer shows is read) and takes a kept answer
-only if it was rendered at the same generation; a change on any replica shows
-at once.
+the counter first in its unit of work, with the access generation
+(``strongroom.store.generations``), before anything the answer shows is read,
+and takes a kept answer only if it was rendered at the same generation; a
+change on any replica shows at once.
 
 The answer is kept only after the request has passed every check (token,
 trusted IPs, project role, read permission), which each request still runs;

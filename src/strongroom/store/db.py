@@ -10,7 +10,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from strongroom.store.generations import KeptAtGeneration
+from strongroom.store.generations import Generations, KeptAtGeneration, read_generations
 from strongroom.store.unit_of_work import UnitOfWork
 
 
@@ -111,7 +111,12 @@ class Database:
     def unit_of_work(self, sessions: sessionmaker[Session] | None = None) -> UnitOfWork:
         """A unit of work with the engine and session settings of ``sessions`` (one of the three above)."""
         sessions = sessions or self.sessions
-        return UnitOfWork(sessions.kw["bind"], sessions, self.kept)
+        return UnitOfWork(sessions.kw["bind"], sessions, reads_only=sessions is self.read_sessions, kept=self.kept,
+                          read_generations=self.read_generations)
+
+    def read_generations(self) -> Generations:
+        """The change counters as last committed (strongroom.store.generations)."""
+        return read_generations(self.read_sessions.kw["bind"])
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,39 +1,40 @@
 """One request's database work: one pooled connection, one transaction, and an ORM session only if asked for.
 
 Most requests are a secret read served from the rendered-read cache, and all
-that takes is two Core statements: the token check and the access decision.
-An ORM ``Session`` around them (its transaction bookkeeping, its begin and its
-close) would cost more than both statements together, so the connection is
-taken first, and a session is put on it when something needs the ORM. That
+that takes is the change counters (``strongroom.store.generations``), read on
+a connection of their own, and the rows kept under them; failing those, two
+Core statements: the token check and the access decision. An ORM ``Session``
+around them (its transaction bookkeeping, its begin and its close) would cost
+more than both statements together, so the connection is taken only when a
+statement needs it, and a session is put on it when something needs the ORM. That
 session then takes over the transaction already begun on the connection;
 ``commit`` commits the Core statements and the session's work together, and
 ``close`` rolls back whatever was not committed.
-
-The unit of work also reads the change counters (``strongroom.store.generations``)
-when first asked, and takes from and adds to the reads kept under them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from strongroom.store.generations import Generations, KeptAtGeneration, read_generations
+from strongroom.store.generations import Generations, KeptAtGeneration
 
 
 class UnitOfWork:
-    def __init__(self, connectable: Engine, sessions: sessionmaker[Session], kept: KeptAtGeneration) -> None:
+    def __init__(self, connectable: Engine, sessions: sessionmaker[Session], *, reads_only: bool,
+                 kept: KeptAtGeneration, read_generations: Callable[[], Generations]) -> None:
         self._connectable = connectable
         self._sessions = sessions
+        self._reads_only = reads_only
         self._kept = kept
+        self._read_generations = read_generations
         self._connection: Connection | None = None
         self._session: Session | None = None
         self._generations: Generations | None = None
-        self._may_keep = False
 
     @property
     def connection(self) -> Connection:
@@ -51,28 +52,35 @@ class UnitOfWork:
 
     @property
     def generations(self) -> Generations:
-        """The change counters as this transaction first saw them (read again after a commit)."""
+        """The change counters as last committed when first asked (asked again after a commit).
+
+        Read outside this unit's transaction, on a pooled connection of their own: a cached
+        secret read then takes no connection and begins no transaction at all.
+        """
         if self._generations is None:
-            connection = self.connection
-            # Read first in its transaction, the counters cannot include a change this transaction made.
-            self._may_keep = not connection.in_transaction()
-            self._generations = read_generations(connection)
+            self._generations = self._read_generations()
         return self._generations
 
     def kept(self, key: Hashable) -> Any | None:
-        """What an earlier unit of work read and kept under ``key``, if no change to who may do what came since."""
+        """What an earlier unit of work read and kept under ``key``, if no change to who may do what came since.
+
+        None also once a unit that may write is inside a transaction: kept rows would not show
+        the changes it may have made itself, which a query does.
+        """
+        if not self._reads_only and self._connection is not None and self._connection.in_transaction():
+            return None
         return self._kept.get(key, self.generations.access)
 
     def keep(self, key: Hashable, generation: int, value: Any) -> None:
         """Keep ``value``, read by a statement that also read the access generation as ``generation``.
 
-        Kept only if that is the generation this transaction started at, read before anything
-        else in it. Otherwise either another transaction committed a change meanwhile (the
-        next read keeps it), or this one changed who may do what itself: what it read then
-        must not outlive it, since if it rolls back its generation is reached again by some
-        other change.
+        Kept only if that is the generation this unit saw committed. A statement that sees a
+        change this unit's own transaction made reads a higher one (the triggers ran in that
+        transaction), and what it read must not outlive the transaction: if it rolls back, its
+        generation is reached again by some other change. A higher one committed meanwhile by
+        another transaction is kept by the next read instead.
         """
-        if generation == self.generations.access and self._may_keep:
+        if generation == self.generations.access:
             self._kept.keep(key, generation, value)
 
     def commit(self) -> None:
