@@ -41,7 +41,8 @@ def metadata_list(entries: list[MetadataEntry] | None) -> list[dict[str, Any]] |
 
 
 class _ReadQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # Frozen: one parse of a query string is shared by every request that sends it (strongroom.web.queries).
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     environment: str | None = None
     secretPath: str = "/"
