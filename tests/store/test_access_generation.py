@@ -19,7 +19,7 @@ from sqlalchemy.sql.visitors import iterate
 from strongroom.auth.tokens import _LIVE_TOKEN_QUERY
 from strongroom.projects.access import _BY_ID, _BY_SLUG
 from strongroom.spiffe.dev_spire import DiscoveryProvider, JwtSvidAuthority
-from strongroom.store.generations import READ_GENERATIONS, Generations
+from strongroom.store.generations import READ_GENERATIONS, Generations, KeptAtGeneration
 from strongroom.store.models import (
     AccessGeneration, IdentityProjectMembership, IdentityProjectMembershipRole, Project,
 )
@@ -208,6 +208,40 @@ def test_a_role_that_ends_ends_on_time_though_the_rows_were_kept(api: Api, workl
     assert _read(api, workload) == 403
 
 
+def test_with_a_counter_row_missing_nothing_kept_is_reused(api: Api, workload: dict[str, Any]) -> None:
+    before = _access_generation(api)
+    _run(api, "DELETE FROM access_generation")
+    try:
+        assert _read(api, workload) == 200
+        assert _read(api, workload) == 200  # would keep the rows under a missing counter, if anything did
+        revoked = api.admin("POST", "/api/v1/auth/token/revoke", json={"accessToken": workload["token"]})
+        assert revoked.status_code == 200  # its trigger finds no counter to move
+        assert _read(api, workload) == 401
+    finally:
+        _run(api, "INSERT INTO access_generation (id, value) VALUES (1, :value)", value=before + 1)
+
+
+def test_a_counter_that_went_backwards_empties_what_was_kept() -> None:
+    kept = KeptAtGeneration()
+    kept.keep("row", 7, "read at 7")
+    assert kept.get("row", 7) == "read at 7"
+    assert kept.get("row", 6) is None  # a restore from a backup, say
+    # 7 may be reached again by other changes: what was read at the first 7 proves nothing.
+    assert kept.get("row", 7) is None and len(kept) == 0
+
+
+def test_on_postgresql_a_write_to_projects_takes_the_read_counter_before_the_access_counter(api: Api) -> None:
+    database = api.server.services.database
+    if database.is_sqlite:
+        pytest.skip("SQLite runs one writer at a time: no two transactions wait on each other's counter")
+    with database.engine.connect() as connection:
+        names = list(connection.scalars(text(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'projects'::regclass AND NOT tgisinternal "
+            "ORDER BY tgname")))
+    # Fired in name order; deleting a project writes environments (read counter) before projects.
+    assert names.index("read_generation_projects") < names.index("watch_access_projects")
+
+
 # -- what a unit of work may keep ----------------------------------------------------------------
 
 
@@ -234,7 +268,7 @@ def test_rows_read_after_a_change_of_the_same_transaction_are_not_kept(api: Api,
     with database.unit_of_work() as work:
         assert work.kept("read only") == workload["project"]["name"]
         work.connection.execute(touch, {"id": project_id})
-        # Inside a transaction that may have written, kept rows would not show its own changes.
+        # A unit that may write decides on rows read in its own transaction, which show its own changes.
         assert work.kept("read only") is None
 
 

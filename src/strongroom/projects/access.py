@@ -82,11 +82,14 @@ class ProjectAccess:
     identity_id: str
     role: ProjectRole | None  # None: not a member (an organisation admin running the project)
     org_admin: bool
-    # Of the whole instance, read first in the unit of work, before anything a secret read shows
-    # (strongroom.secrets.rendered).
-    read_generation: int
     _work: UnitOfWork = field(repr=False, compare=False)
     _project_row: Row[Any] = field(repr=False, compare=False)
+
+    @property
+    def read_generation(self) -> int:
+        """Of the whole instance, read first in the unit of work, before anything a secret read shows
+        (strongroom.secrets.rendered); only routes that keep rendered answers ask for it."""
+        return self._work.generations.read
 
     @cached_property
     def project(self) -> Project:
@@ -164,7 +167,7 @@ def _access_where(work: UnitOfWork, caller: AuthenticatedIdentity, now: datetime
               for row in rows if row.role is not None]
     role = highest_role_in_force(grants, now) if member else None
     return ProjectAccess(project_id=first.id, identity_id=caller.identity_id, role=role, org_admin=org_admin,
-                         read_generation=work.generations.read, _work=work, _project_row=first)
+                         _work=work, _project_row=first)
 
 
 def access_by_id(work: UnitOfWork, caller: AuthenticatedIdentity, project_id: str, now: datetime) -> ProjectAccess:

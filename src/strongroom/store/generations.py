@@ -22,6 +22,8 @@ on every request.
 
 from __future__ import annotations
 
+import itertools
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
@@ -30,6 +32,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import Engine, select
 
 from strongroom.store.models import AccessGeneration, ReadGeneration
+
+log = logging.getLogger("strongroom.store")
 
 
 class Generations(NamedTuple):
@@ -74,10 +78,26 @@ def read_generations(engine: Engine) -> Generations:
     except dialect.loaded_dbapi.Error:
         pooled.invalidate()
         with engine.connect() as connection:
-            return Generations(*connection.execute(READ_GENERATIONS).one())
+            return _or_never_seen(Generations(*connection.execute(READ_GENERATIONS).one()))
     finally:
         pooled.close()
-    return Generations(*row)
+    return _or_never_seen(Generations(*row))
+
+
+# Negative: a counter starts at 1 and only moves up.
+_never_seen = itertools.count(-1, -1)
+
+
+def _or_never_seen(generations: Generations) -> Generations:
+    """A missing counter row (deleted, or a restore without it) reads as NULL, which the triggers
+    would never move again: it reads instead as a value no read was ever kept under, nor ever will
+    be, so nothing kept is reused while it is missing."""
+    if generations.access is not None and generations.read is not None:
+        return generations
+    log.warning("a change counter row is missing (access_generation or read_generation, id 1): "
+                "nothing is reused until it is back")
+    return Generations(generations.access if generations.access is not None else next(_never_seen),
+                       generations.read if generations.read is not None else next(_never_seen))
 
 
 # One entry per live token and per (identity, project) pair in use: a few hundred bytes each.
@@ -90,12 +110,19 @@ class KeptAtGeneration:
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         self._capacity = capacity
         self._entries: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
+        self._highest = 0
         # Units of work run on the event loop and in worker threads alike.
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, generation: int) -> Any | None:
         """The value kept under ``key`` if it was read at ``generation``; None otherwise."""
         with self._lock:
+            if generation < self._highest:
+                # The counter went backwards (the database was restored from a backup, or failed over
+                # to a replica that lagged): the generations kept values were read at may be reached
+                # again by other changes, so none of them is evidence of anything any more.
+                self._entries.clear()
+            self._highest = max(self._highest, generation)
             entry = self._entries.get(key)
             if entry is None or entry[0] != generation:
                 return None

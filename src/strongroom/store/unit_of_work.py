@@ -64,10 +64,11 @@ class UnitOfWork:
     def kept(self, key: Hashable) -> Any | None:
         """What an earlier unit of work read and kept under ``key``, if no change to who may do what came since.
 
-        None also once a unit that may write is inside a transaction: kept rows would not show
-        the changes it may have made itself, which a query does.
+        None also once a unit that may write has taken its connection: from then on it decides on
+        rows read in its own transaction (on SQLite under the write lock), which show the changes
+        it made itself and leave no moment for another to change them before it writes.
         """
-        if not self._reads_only and self._connection is not None and self._connection.in_transaction():
+        if not self._reads_only and self._connection is not None:
             return None
         return self._kept.get(key, self.generations.access)
 

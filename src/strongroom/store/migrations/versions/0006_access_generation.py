@@ -67,24 +67,28 @@ def upgrade() -> None:
         for table, (inserts, columns) in WATCHED.items():
             events = ([_update_event(columns), "DELETE", "TRUNCATE"]) + (["INSERT"] if inserts else [])
             # Once per statement, not per row: revoking all of a method's tokens moves the counter once.
+            # Named to sort after read_generation_<table>: PostgreSQL fires one event's triggers in name
+            # order, so a write to projects takes the read counter's row lock, then this one's, the
+            # order every other transaction takes them in (secrets and environments, then memberships):
+            # two transactions never wait on each other's counter.
             op.execute(
-                f"CREATE TRIGGER access_generation_{table} AFTER {' OR '.join(events)} ON {table} "
+                f"CREATE TRIGGER watch_access_{table} AFTER {' OR '.join(events)} ON {table} "
                 f"FOR EACH STATEMENT EXECUTE FUNCTION {_PG_FUNCTION}()"
             )
     else:
         for table, (inserts, columns) in WATCHED.items():
             events = {"update": _update_event(columns), "delete": "DELETE"} | ({"insert": "INSERT"} if inserts else {})
             for name, event in events.items():
-                op.execute(f"CREATE TRIGGER access_generation_{table}_{name} AFTER {event} ON {table} BEGIN {_BUMP}; END")
+                op.execute(f"CREATE TRIGGER watch_access_{table}_{name} AFTER {event} ON {table} BEGIN {_BUMP}; END")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for table in WATCHED:
-            op.execute(f"DROP TRIGGER access_generation_{table} ON {table}")
+            op.execute(f"DROP TRIGGER watch_access_{table} ON {table}")
         op.execute(f"DROP FUNCTION {_PG_FUNCTION}()")
     else:
         for table, (inserts, _columns) in WATCHED.items():
             for name in ("update", "delete") + (("insert",) if inserts else ()):
-                op.execute(f"DROP TRIGGER access_generation_{table}_{name}")
+                op.execute(f"DROP TRIGGER watch_access_{table}_{name}")
     op.drop_table("access_generation")
