@@ -30,8 +30,8 @@ from strongroom.auth.token_usage import TokenUsage
 from strongroom.auth.trusted_ips import ip_allowed
 from strongroom.clock import Clock
 from strongroom.errors import BadRequest, Forbidden, TokenError, Unauthorized
+from strongroom.store.generations import ACCESS_GENERATION
 from strongroom.store.models import (
-    AccessGeneration,
     AccessTokenPolicy,
     IdentityAccessToken,
     IdentityJwtAuth,
@@ -68,8 +68,7 @@ def _live_token_query() -> Any:
         # As the stored JSON text: the check keeps each distinct list parsed (strongroom.auth.trusted_ips),
         # so decoding it on every request would be wasted.
         *(cast(model.access_token_trusted_ips, Text) for model in AUTH_METHOD_CONFIGS.values()),
-        # In the same statement: the row is kept under the generation it was read at (see _live_row).
-        select(AccessGeneration.value).where(AccessGeneration.id == 1).scalar_subquery().label("access_generation"),
+        ACCESS_GENERATION,  # the row is kept under the generation it was read at (see _live_row)
     ).outerjoin(IdentityOrgMembership, IdentityOrgMembership.identity_id == IdentityAccessToken.identity_id)
     for model in AUTH_METHOD_CONFIGS.values():
         query = query.outerjoin(model, model.identity_id == IdentityAccessToken.identity_id)

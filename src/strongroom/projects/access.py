@@ -40,9 +40,8 @@ from strongroom.auth.tokens import AuthenticatedIdentity
 from strongroom.errors import BadRequest, Forbidden, NotFound, PermissionDenied
 from strongroom.identities.roles import OrgRole
 from strongroom.projects.roles import ORG_ADMIN_GRANTS, Permission, ProjectRole
-from strongroom.store.models import (
-    AccessGeneration, IdentityProjectMembership, IdentityProjectMembershipRole, Project,
-)
+from strongroom.store.generations import ACCESS_GENERATION
+from strongroom.store.models import IdentityProjectMembership, IdentityProjectMembershipRole, Project
 from strongroom.store.unit_of_work import UnitOfWork
 
 
@@ -119,13 +118,11 @@ class ProjectAccess:
 
 def _project_with_roles() -> Select[Any]:
     membership, grant = IdentityProjectMembership, IdentityProjectMembershipRole
-    # In the same statement: the rows are kept under the generation they were read at (see _access_where).
-    access_generation = select(AccessGeneration.value).where(AccessGeneration.id == 1).scalar_subquery()
     return (
         select(*(attribute.columns[0] for attribute in _PROJECT_ATTRIBUTES),
                membership.id.label("membership_id"), grant.role, grant.is_temporary,
                grant.temporary_access_start_time, grant.temporary_access_end_time,
-               access_generation.label("access_generation"))
+               ACCESS_GENERATION)  # the rows are kept under the generation they were read at (_access_where)
         .outerjoin(membership, and_(membership.project_id == Project.id,
                                     membership.identity_id == bindparam("identity_id")))
         .outerjoin(grant, grant.membership_id == membership.id)

@@ -41,8 +41,14 @@ class Generations(NamedTuple):
     read: int
 
 
+# The access generation as a column: the token check and the access decision read it in the same
+# statement as their rows, which are kept under it (UnitOfWork.keep).
+ACCESS_GENERATION = (
+    select(AccessGeneration.value).where(AccessGeneration.id == 1).scalar_subquery().label("access_generation")
+)
+
 READ_GENERATIONS = select(
-    select(AccessGeneration.value).where(AccessGeneration.id == 1).scalar_subquery(),
+    ACCESS_GENERATION,
     select(ReadGeneration.value).where(ReadGeneration.id == 1).scalar_subquery(),
 )
 
