@@ -13,6 +13,7 @@ from typing import Annotated, Any, Callable
 
 import anyio
 from fastapi import APIRouter, Depends
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from strongroom.api.deps import Context, LoginAttemptsDep, ServicesDep
@@ -22,6 +23,7 @@ from strongroom.auth.logins import Login, run_login
 from strongroom.identities import identities
 from strongroom.identities.roles import OrgRole, require_org_role
 from strongroom.web.bodies import body
+from strongroom.web.responses import JsonResponse
 
 
 class LoginRequest(BaseModel):
@@ -61,11 +63,12 @@ def auth_method_router(method: AuthMethodApi) -> APIRouter:
 
     @router.post("/login")
     async def login(request: Annotated[LoginRequest, Depends(body(LoginRequest))], services: ServicesDep,
-                    attempts: LoginAttemptsDep) -> dict[str, Any]:
+                    attempts: LoginAttemptsDep) -> Response:
         # No Authorization header is read here: the Python SDK sends a stale one on re-login.
         with attempts.of(request.identityId):  # failed logins are limited (strongroom.auth.throttle)
             issued = await run_login(services.database, method.login(services), request.identityId, request.jwt)
-        return issued.as_response()
+        # A Response, not a dict: the route is then called directly (strongroom.web.direct_calls).
+        return JsonResponse(issued.as_response())
 
     AttachBody = Annotated[method.attach_model, Depends(body(method.attach_model))]  # type: ignore[name-defined]
     UpdateBody = Annotated[method.update_model, Depends(body(method.update_model))]  # type: ignore[name-defined]

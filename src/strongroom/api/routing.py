@@ -24,6 +24,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from strongroom.api.deps import NEEDS_UNIT_OF_WORK, UNIT_OF_WORK, open_unit_of_work
+from strongroom.web.direct_calls import with_direct_call
 from strongroom.web.responses import JsonResponse
 
 
@@ -33,7 +34,7 @@ def _depends_on(dependant: Dependant, calls: tuple[Callable[..., Any], ...]) -> 
 
 class UnitOfWorkRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handle = super().get_route_handler()
+        handle = with_direct_call(self, super().get_route_handler())
         if not _depends_on(self.dependant, NEEDS_UNIT_OF_WORK):
             return handle
 

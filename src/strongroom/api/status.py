@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi.responses import Response
+
 from strongroom.api.deps import Db, ServicesDep
 from strongroom.api.routing import api_router
 from strongroom.clock import iso
 from strongroom.identities.bootstrap import is_initialized
+from strongroom.web.responses import JsonResponse
 
 router = api_router()
 
 
 @router.get("/api/status")
-async def status(services: ServicesDep) -> dict[str, Any]:
-    # Answered without touching the database: load balancers poll it.
-    return {
+async def status(services: ServicesDep) -> Response:
+    # Answered without touching the database: load balancers poll it. A Response, not a dict:
+    # the route is then called directly (strongroom.web.direct_calls).
+    return JsonResponse({
         "date": iso(services.clock.now()),
         "message": "Ok",
         "emailConfigured": False,
@@ -23,7 +27,7 @@ async def status(services: ServicesDep) -> dict[str, Any]:
         "redisConfigured": services.redis is not None,
         "secretScanningConfigured": False,
         "auditLogStorageDisabled": False,
-    }
+    })
 
 
 @router.get("/api/v1/admin/config")
