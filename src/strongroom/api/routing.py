@@ -53,5 +53,6 @@ def api_router(prefix: str = "") -> APIRouter:
 
 
 def add_routes(app: FastAPI, routers: Iterable[APIRouter]) -> None:
-    for router in routers:
-        app.router.routes.extend(router.routes)
+    # Ahead of the documentation pages FastAPI added when the app was made (no path is shared):
+    # each route tried before the one that matches costs a request about 1 % of a cached read.
+    app.router.routes[:0] = [route for router in routers for route in router.routes]

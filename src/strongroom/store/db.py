@@ -10,7 +10,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from strongroom.store.generations import Generations, KeptAtGeneration, read_generations
+from strongroom.store.generations import GenerationReader, Generations, KeptAtGeneration
 from strongroom.store.unit_of_work import UnitOfWork
 
 
@@ -107,6 +107,10 @@ class Database:
     autocommit_sessions: sessionmaker[Session]
     # Token records and access decisions read from this database, kept under its access generation.
     kept: KeptAtGeneration = field(default_factory=KeptAtGeneration)
+    _generation_reader: GenerationReader = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._generation_reader = GenerationReader(self.read_sessions.kw["bind"])
 
     def unit_of_work(self, sessions: sessionmaker[Session] | None = None) -> UnitOfWork:
         """A unit of work with the engine and session settings of ``sessions`` (one of the three above)."""
@@ -116,13 +120,14 @@ class Database:
 
     def read_generations(self) -> Generations:
         """The change counters as last committed (strongroom.store.generations)."""
-        return read_generations(self.read_sessions.kw["bind"])
+        return self._generation_reader()
 
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
     def dispose(self) -> None:
+        self._generation_reader.close()
         self.engine.dispose()
 
 
@@ -134,8 +139,9 @@ def open_database(url: str, pool_size: int = 10) -> Database:
         reads = engine.execution_options(**{READS_ONLY: True})
         single_statements = engine
     else:
-        # Each process holds up to 3 × pool_size connections: replicas × workers × that must fit
-        # PostgreSQL's max_connections (STRONGROOM_DATABASE_POOL_SIZE, README "Running several replicas").
+        # Each process holds up to 3 × pool_size connections, and one more that reads the change counters
+        # (GenerationReader): replicas × workers × that must fit PostgreSQL's max_connections
+        # (STRONGROOM_DATABASE_POOL_SIZE, README "Running several replicas").
         engine = create_engine(url, pool_size=pool_size, max_overflow=2 * pool_size, isolation_level="AUTOCOMMIT")
         _configure_postgresql(engine)
         _ping_connections_that_sat_idle(engine)
