@@ -16,12 +16,14 @@ from sqlalchemy import Column, Table, event, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.visitors import iterate
 
+from strongroom.auth.logins import _config_query
 from strongroom.auth.tokens import _LIVE_TOKEN_QUERY
 from strongroom.projects.access import _BY_ID, _BY_SLUG
 from strongroom.spiffe.dev_spire import DiscoveryProvider, JwtSvidAuthority
 from strongroom.store.generations import READ_GENERATIONS, Generations, KeptAtGeneration
 from strongroom.store.models import (
-    AccessGeneration, IdentityProjectMembership, IdentityProjectMembershipRole, Project,
+    AccessGeneration, IdentityJwtAuth, IdentityOidcAuth, IdentityProjectMembership, IdentityProjectMembershipRole,
+    IdentitySpiffeAuth, Project,
 )
 from tests.conftest import AUDIENCE, SPIFFE_ID, Api
 from tests.secrets.conftest import where
@@ -107,7 +109,15 @@ def test_the_decisions_read_columns_of_every_watched_table() -> None:
     }
 
 
-@pytest.mark.parametrize("statement", [_LIVE_TOKEN_QUERY, _BY_ID, _BY_SLUG], ids=["token", "by id", "by slug"])
+# What is kept under the access generation: the token check, the access decision, each login method's settings.
+KEPT_QUERIES = {
+    "token": _LIVE_TOKEN_QUERY, "by id": _BY_ID, "by slug": _BY_SLUG,
+    "oidc login": _config_query(IdentityOidcAuth), "jwt login": _config_query(IdentityJwtAuth),
+    "spiffe login": _config_query(IdentitySpiffeAuth),
+}
+
+
+@pytest.mark.parametrize("statement", list(KEPT_QUERIES.values()), ids=list(KEPT_QUERIES))
 def test_writing_any_column_a_decision_reads_moves_the_counter(api: Api, workload: dict[str, Any],
                                                                 statement: Any) -> None:
     for table, column in sorted(_columns_read(statement)):
@@ -189,6 +199,41 @@ def test_a_change_shows_on_the_next_request_though_the_rows_were_kept(
         refused = 401
     assert response.status_code == 200, response.text
     assert _read(api, workload) == refused
+
+
+def _login(api: Api, workload: dict[str, Any], authority: JwtSvidAuthority, subject: str = SPIFFE_ID) -> int:
+    return api.login(workload["identity_id"], authority.mint(subject, [AUDIENCE])).status_code
+
+
+def test_a_repeated_login_reads_no_settings_while_nothing_changes(api: Api, workload: dict[str, Any],
+                                                                  authority: JwtSvidAuthority) -> None:
+    assert _login(api, workload, authority) == 200
+    with _statements(api) as second:
+        assert _login(api, workload, authority) == 200
+    assert [sql for sql in second if "identity_oidc_auths" in sql] == []  # the settings were kept
+    assert any(sql.startswith("INSERT INTO identity_access_tokens") for sql in second)  # a token all the same
+
+
+@pytest.mark.parametrize("change", ["bound subject", "token lifetime", "method removed"])
+def test_a_settings_change_shows_on_the_next_login_though_they_were_kept(
+        api: Api, workload: dict[str, Any], authority: JwtSvidAuthority, change: str) -> None:
+    identity_id = workload["identity_id"]
+    assert _login(api, workload, authority) == 200
+    assert _login(api, workload, authority) == 200  # from the kept settings
+    path = f"/api/v1/auth/oidc-auth/identities/{identity_id}"
+    if change == "bound subject":
+        response = api.admin("PATCH", path, json={"boundSubject": "spiffe://example.org/other"})
+        assert response.status_code == 200, response.text
+        assert _login(api, workload, authority) == 403  # the subject is no longer bound
+        assert _login(api, workload, authority, subject="spiffe://example.org/other") == 200
+    elif change == "token lifetime":
+        response = api.admin("PATCH", path, json={"accessTokenTTL": 77, "accessTokenMaxTTL": 77})
+        assert response.status_code == 200, response.text
+        issued = api.login(identity_id, authority.mint(SPIFFE_ID, [AUDIENCE]))
+        assert issued.status_code == 200 and issued.json()["expiresIn"] == 77
+    else:
+        assert api.admin("DELETE", path).status_code == 200
+        assert _login(api, workload, authority) == 404
 
 
 def test_a_role_that_ends_ends_on_time_though_the_rows_were_kept(api: Api, workload: dict[str, Any]) -> None:

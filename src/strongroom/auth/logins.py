@@ -12,6 +12,7 @@ from strongroom.auth.keys.cache import KeysNotAtHand
 from strongroom.auth.last_logins import LastLogins
 from strongroom.auth.tokens import AccessTokens, IssuedToken, TokenPolicy
 from strongroom.store.db import Database
+from strongroom.store.generations import ACCESS_GENERATION
 from strongroom.store.models import AccessTokenPolicy
 from strongroom.store.unit_of_work import UnitOfWork
 
@@ -22,17 +23,25 @@ C = TypeVar("C")
 @cache
 def _config_query(model: type[Any]) -> Select[Any]:
     table = model.__table__
-    return select(*table.columns).where(table.c.identity_id == bindparam("identity_id"))
+    return select(*table.columns, ACCESS_GENERATION).where(table.c.identity_id == bindparam("identity_id"))
 
 
-def method_config(connection: Connection, model: type[C], identity_id: str) -> C | None:
+def method_config(work: UnitOfWork, model: type[C], identity_id: str) -> C | None:
     """The identity's configuration of one login method, for reading only.
 
     Every login reads it, so the statement is prebuilt and its row is not loaded
     as an ORM object (identity map, instance state: more than the query itself
     costs). The row's attributes are the model's columns, so it reads like one.
+    Any change to a method's settings moves the access generation (migration
+    0007), so the row is kept under it, as the token check's is, and the next
+    login of the identity takes it instead of running the query again.
     """
-    row = connection.execute(_config_query(model), {"identity_id": identity_id}).first()
+    key = ("login method", model.__tablename__, identity_id)
+    row = work.kept(key)
+    if row is None:
+        row = work.connection.execute(_config_query(model), {"identity_id": identity_id}).first()
+        if row is not None:
+            work.keep(key, row.access_generation, row)
     return cast("C | None", row)
 
 

@@ -6,9 +6,9 @@ replica can change what they watch without moving them:
 
 - the read generation (migration 0005): anything a secret read shows;
   rendered answers are kept under it (``strongroom.secrets.rendered``);
-- the access generation (migration 0006): anything that decides who may do
-  what (a token's record, an identity's organisation role, an auth method's
-  trusted IPs, projects, project memberships and their roles).
+- the access generation (migrations 0006 and 0007): anything that decides who
+  may do what (a token's record, an identity's organisation role, an auth
+  method's settings, projects, project memberships and their roles).
 
 A unit of work reads both, as last committed, before anything else
 (``UnitOfWork.generations``). A row that the token check or the access
@@ -41,7 +41,7 @@ class Generations(NamedTuple):
     read: int
 
 
-# The access generation as a column: the token check and the access decision read it in the same
+# The access generation as a column: the token check, the access decision and a login read it in the same
 # statement as their rows, which are kept under it (UnitOfWork.keep).
 ACCESS_GENERATION = (
     select(AccessGeneration.value).where(AccessGeneration.id == 1).scalar_subquery().label("access_generation")

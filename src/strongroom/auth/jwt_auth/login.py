@@ -28,7 +28,7 @@ class JwtLogin:
     def __call__(self, work: UnitOfWork, identity_id: str, token: str, *,
                  keys_may_block: bool = True) -> IssuedToken:
         # 0. The identity and its JWT Auth configuration.
-        config = method_config(work.connection, IdentityJwtAuth, identity_id)
+        config = method_config(work, IdentityJwtAuth, identity_id)
         if config is None:
             raise NotFound("JWT auth method not found for identity, did you configure JWT auth?")
 

@@ -41,7 +41,7 @@ class OidcLogin:
     def __call__(self, work: UnitOfWork, identity_id: str, token: str, *,
                  keys_may_block: bool = True) -> IssuedToken:
         # 0. The identity and its OIDC Auth configuration.
-        config = method_config(work.connection, IdentityOidcAuth, identity_id)
+        config = method_config(work, IdentityOidcAuth, identity_id)
         if config is None:
             raise NotFound("OIDC auth method not found for identity, did you configure OIDC auth?")
 

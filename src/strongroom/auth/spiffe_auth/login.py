@@ -37,7 +37,7 @@ class SpiffeLogin:
     def __call__(self, work: UnitOfWork, identity_id: str, token: str, *,
                  keys_may_block: bool = True) -> IssuedToken:
         # 0. The identity and its SPIFFE Auth configuration.
-        config = method_config(work.connection, IdentitySpiffeAuth, identity_id)
+        config = method_config(work, IdentitySpiffeAuth, identity_id)
         if config is None:
             raise NotFound("SPIFFE auth method not found for identity, did you configure SPIFFE auth?")
 
