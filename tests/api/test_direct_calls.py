@@ -142,7 +142,8 @@ def test_dependency_overrides_are_honoured(included: bool) -> None:
 
 def _shape(**route: Any) -> APIRoute:
     router = APIRouter(route_class=DirectRoute)
-    router.add_api_route("/shape/{name}", route.pop("endpoint"), methods=["GET"], **route)
+    path = "/shape/{name:int}" if route["endpoint"] is _path_convertor else "/shape/{name}"
+    router.add_api_route(path, route.pop("endpoint"), methods=["GET"], **route)
     return router.routes[0]  # type: ignore[return-value]
 
 
@@ -151,6 +152,10 @@ async def _by_query(name: str, limit: int = 5) -> Response:
 
 
 async def _int_path(name: int) -> Response:
+    return Response()
+
+
+async def _path_convertor(name: str) -> Response:
     return Response()
 
 
@@ -182,7 +187,7 @@ def _sync_endpoint(name: str) -> Response:
     return Response()
 
 
-@pytest.mark.parametrize("endpoint", [_by_query, _int_path, _header, _nested, _generator, _sync_dependency,
+@pytest.mark.parametrize("endpoint", [_by_query, _int_path, _path_convertor, _header, _nested, _generator, _sync_dependency,
                                       _dependency_with_query, _returns_dict, _sync_endpoint])
 def test_shapes_that_need_fastapi_are_left_to_it(endpoint: Callable[..., Any]) -> None:
     assert direct_call(_shape(endpoint=endpoint)) is None

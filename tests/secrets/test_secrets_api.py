@@ -32,6 +32,21 @@ def test_secret_object_has_every_field_clients_read(member: Workload, project: d
         assert listed["secretValue"] == "abc"
 
 
+@pytest.mark.parametrize("version", ["v3", "v4"])
+def test_a_secret_named_id_and_reads_by_id_do_not_meet(member: Workload, project: dict[str, Any], version: str) -> None:
+    # The by-name and by-id routes share a prefix; the by-name ones are tried first.
+    created = member.post("/api/v3/secrets/raw/id", json=where(project, secretValue="named id"))
+    assert created.status_code == 200, created.text
+    prefix = "/api/v3/secrets/raw" if version == "v3" else "/api/v4/secrets"
+    params = where(project) if version == "v3" else {"projectId": project["id"], "environment": "dev"}
+    by_name = member.get(f"{prefix}/id", params=params)
+    assert by_name.status_code == 200, by_name.text
+    assert by_name.json()["secret"]["secretValue"] == "named id"
+    by_id = member.get(f"{prefix}/id/{created.json()['secret']['id']}")
+    assert by_id.status_code == 200, by_id.text
+    assert by_id.json()["secret"]["secretKey"] == "id"
+
+
 @pytest.mark.parametrize(("sent", "stored"), [
     ("  padded  ", "padded"),
     ("-----BEGIN KEY-----\nabc\n-----END KEY-----\n", "-----BEGIN KEY-----\nabc\n-----END KEY-----\n"),

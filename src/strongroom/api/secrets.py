@@ -93,13 +93,9 @@ async def list_secrets_v4(request: Request, fields: Annotated[SecretListQueryV4,
     return _list(request, context, fields, fields.projectId, None)
 
 
-@router.get("/api/v3/secrets/raw/id/{secret_id}")
-@router.get("/api/v4/secrets/id/{secret_id}")
-async def get_secret_by_id(request: Request, secret_id: str, context: Context) -> Response:
-    return json_with_etag(request, reads.get_by_id(context.work, context.services.sealer, context.caller, secret_id,
-                                                   context.now()))
-
-
+# Routes are tried in the order declared: reads by name, the most frequent, come before reads by id
+# (each route tried first costs a request about 1 % of a cached read). No path matches both: an id
+# route has one more segment.
 @router.get("/api/v3/secrets/raw/{secret_name}")
 @router.get("/api/v4/secrets/{secret_name}")
 async def get_secret(request: Request, secret_name: str,
@@ -122,6 +118,13 @@ async def get_secret(request: Request, secret_name: str,
     cache_key = ("get", access.project_id, fields.environment, fields.secretPath, key, options, fields.version,
                  fields.type)
     return context.services.rendered_reads.respond(request, access.read_generation, cache_key, render)
+
+
+@router.get("/api/v3/secrets/raw/id/{secret_id}")
+@router.get("/api/v4/secrets/id/{secret_id}")
+async def get_secret_by_id(request: Request, secret_id: str, context: Context) -> Response:
+    return json_with_etag(request, reads.get_by_id(context.work, context.services.sealer, context.caller, secret_id,
+                                                   context.now()))
 
 
 # -- writes --------------------------------------------------------------------------------

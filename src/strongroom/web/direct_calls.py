@@ -26,6 +26,7 @@ from typing import Any, get_type_hints
 
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, _effective_route_context_var
+from starlette.convertors import StringConvertor
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -96,9 +97,11 @@ def _returns_response(endpoint: Callable[..., Any]) -> bool:
     return isinstance(returned, type) and issubclass(returned, Response)
 
 
-def _plain_string(field: Any) -> bool:
+def _plain_string(route: APIRoute, field: Any) -> bool:
+    """A path parameter FastAPI would pass on as matched: a ``str`` without constraints, from a plain ``{name}``."""
     info = field.field_info
-    return info.annotation is str and not info.metadata and field.alias == field.name
+    return (info.annotation is str and not info.metadata and field.alias == field.name
+            and isinstance(route.param_convertors.get(field.name), StringConvertor))
 
 
 def direct_call(route: APIRoute) -> DirectCall | None:
@@ -107,7 +110,7 @@ def direct_call(route: APIRoute) -> DirectCall | None:
     endpoint = dependant.call
     if (route.response_field is not None or not _plain_coroutine_function(endpoint)
             or not _returns_response(endpoint) or _other_inputs(dependant)
-            or not all(_plain_string(field) for field in dependant.path_params)
+            or not all(_plain_string(route, field) for field in dependant.path_params)
             or not all(_takes_the_request_alone(sub) for sub in dependant.dependencies)):
         return None
     receivers: dict[Callable[..., Any], list[str]] = {}
