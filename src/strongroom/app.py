@@ -163,6 +163,7 @@ def create_app(services: Services) -> FastAPI:
                 await flushing
             services.flush_bookkeeping()
             services.token_cleanup.stop()
+            await services.database.close_async()
 
     app = FastAPI(
         title="Strongroom",

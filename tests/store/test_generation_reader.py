@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from collections.abc import Awaitable, Callable
 
 import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 
 from strongroom.store.db import Database, normalise_database_url
-from strongroom.store.generations import READ_GENERATIONS, GenerationReader, Generations
+from strongroom.store.generations import (
+    READ_GENERATIONS, GenerationReader, Generations, SharedGenerationReads, generations_sql,
+)
 from tests.conftest import Api
 
 
@@ -106,3 +110,116 @@ def test_threads_reading_at_once_all_get_committed_values(api: Api) -> None:
         assert reader().access == end
     finally:
         reader.close()
+
+
+# -- shared reads on the event loop (PostgreSQL) -----------------------------------------------
+
+
+def _shared_reads(database: Database, application_name: str | None = None) -> SharedGenerationReads:
+    engine = database.read_sessions.kw["bind"]
+    url = engine.url.set(drivername="postgresql")
+    if application_name is not None:
+        url = url.update_query_dict({"application_name": application_name})
+    return SharedGenerationReads(url.render_as_string(hide_password=False), generations_sql(engine),
+                                 database.read_generations)
+
+
+def _run(reads: SharedGenerationReads, scenario: Callable[[], Awaitable[None]]) -> None:
+    """``scenario`` on an event loop of its own, the reads' async connection closed after it."""
+    async def run() -> None:
+        try:
+            await scenario()
+        finally:
+            await reads.close()
+
+    asyncio.run(run())
+
+
+def _postgresql(api: Api) -> Database:
+    database = api.server.services.database
+    if database.is_sqlite:
+        pytest.skip("SQLite's counters are read synchronously: there is no round trip to share")
+    return database
+
+
+def test_requests_asking_at_once_share_reads_and_see_what_was_committed(api: Api) -> None:
+    database = _postgresql(api)
+    reads = _shared_reads(database)
+
+    async def ask(times: int) -> list[Generations]:
+        return list(await asyncio.gather(*[reads() for _ in range(times)]))
+
+    async def scenario() -> None:
+        answers = await ask(50)
+        assert set(answers) == {_committed(database)}
+        assert reads.statements < 50  # shared: 50 requests, a few statements
+
+    _run(reads, scenario)
+
+
+def test_a_request_never_gets_a_read_issued_before_it_asked(api: Api) -> None:
+    # The one rule that makes sharing safe: a commit made before a request asks is in its answer, though
+    # a read issued earlier (and blind to that commit) is still on the wire when it asks.
+    database = _postgresql(api)
+    reads = _shared_reads(database)
+
+    async def scenario() -> None:
+        for _ in range(100):
+            earlier = asyncio.ensure_future(reads())
+            await asyncio.sleep(0)  # its read is issued now
+            _move_access_generation(database)  # committed before the next request asks
+            committed = _committed(database)
+            later = await reads()
+            assert later.access >= committed.access
+            assert (await earlier).access <= later.access
+
+    _run(reads, scenario)
+
+
+def test_a_cancelled_request_leaves_the_others_answered(api: Api) -> None:
+    database = _postgresql(api)
+    reads = _shared_reads(database)
+
+    async def scenario() -> None:
+        for cancel in range(6):  # the one reading, then each of those waiting, in turn
+            asks = [asyncio.ensure_future(reads()) for _ in range(6)]
+            await asyncio.sleep(0)
+            asks[cancel].cancel()
+            answers = await asyncio.wait_for(
+                asyncio.gather(*[ask for number, ask in enumerate(asks) if number != cancel]), timeout=10)
+            assert set(answers) == {_committed(database)}
+        assert await reads() == _committed(database)  # nothing is left waiting or reading
+
+    _run(reads, scenario)
+
+
+def test_a_cut_async_connection_costs_no_wrong_answer(api: Api) -> None:
+    database = _postgresql(api)
+    name = "strongroom-shared-reads-test"
+    reads = _shared_reads(database, application_name=name)
+
+    async def scenario() -> None:
+        await reads()
+        (own,) = _backends_named(database.engine, name)
+        with database.engine.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": own})
+        _move_access_generation(database)
+        assert await reads() == _committed(database)  # the synchronous reader answered
+        assert await reads() == _committed(database)  # and a new async connection the next
+        assert len(_backends_named(database.engine, name) - {own}) == 1
+
+    _run(reads, scenario)
+
+
+def test_a_call_from_another_event_loop_reads_synchronously(api: Api) -> None:
+    database = _postgresql(api)
+    reads = _shared_reads(database)
+
+    async def first() -> None:
+        await reads()
+        await reads.close()
+
+    asyncio.run(first())  # the async connection belonged to that loop, which is closed now
+    statements = reads.statements
+    assert asyncio.run(reads()) == _committed(database)
+    assert reads.statements == statements

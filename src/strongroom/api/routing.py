@@ -6,6 +6,9 @@
   raises. A dependency that yields would do the same, but FastAPI runs each
   one's exit inside an exit stack and an anyio shielded cancel scope: 4–5 %
   of a cached secret read's instructions (bench/instructions.py).
+- A route of the plain shape (request-only dependencies, string path
+  parameters, a ``Response`` returned) is called without FastAPI's
+  per-request dependency solving (strongroom.web.direct_calls).
 - FastAPI 0.163 keeps an included router as a branch: a request is matched
   against every branch in turn and then again inside the branch that
   matched (a tenth of ``GET /api/status``'s instructions). So routes are

@@ -12,7 +12,7 @@ from strongroom.auth.keys.cache import KeysNotAtHand
 from strongroom.auth.last_logins import LastLogins
 from strongroom.auth.tokens import AccessTokens, IssuedToken, TokenPolicy
 from strongroom.store.db import Database
-from strongroom.store.generations import ACCESS_GENERATION
+from strongroom.store.generations import ACCESS_GENERATION, Generations
 from strongroom.store.models import AccessTokenPolicy
 from strongroom.store.unit_of_work import UnitOfWork
 
@@ -51,10 +51,12 @@ class Login(Protocol):
 
 
 def _login_in_unit_of_work(database: Database, login: Login, identity_id: str, token: str,
-                           keys_may_block: bool) -> IssuedToken:
+                           keys_may_block: bool, generations: Generations | None = None) -> IssuedToken:
     # A login reads, then writes one row (its token record): no transaction needs to span the two.
     # Core statements only, so no ORM session is ever made on this unit of work.
     with database.unit_of_work(database.autocommit_sessions) as work:
+        if generations is not None:
+            work.use_generations(generations)
         issued = login(work, identity_id, token, keys_may_block=keys_may_block)
         work.commit()
         return issued
@@ -65,8 +67,11 @@ async def run_login(database: Database, login: Login, identity_id: str, token: s
     hand-off); when they must be fetched first, run it again, whole, in a worker thread, so that a
     slow or unreachable issuer never holds up other requests. Each run is its own unit of work,
     begun and committed in one place; the first stops before writing anything."""
+    # The change counters awaited first (strongroom.store.generations.SharedGenerationReads).
+    generations = await database.await_generations()
     try:
-        return _login_in_unit_of_work(database, login, identity_id, token, keys_may_block=False)
+        return _login_in_unit_of_work(database, login, identity_id, token, keys_may_block=False,
+                                      generations=generations)
     except KeysNotAtHand:
         pass
     return await anyio.to_thread.run_sync(_login_in_unit_of_work, database, login, identity_id, token, True)

@@ -10,7 +10,9 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from strongroom.store.generations import GenerationReader, Generations, KeptAtGeneration
+from strongroom.store.generations import (
+    GenerationReader, Generations, KeptAtGeneration, SharedGenerationReads, generations_sql,
+)
 from strongroom.store.unit_of_work import UnitOfWork
 
 
@@ -108,9 +110,16 @@ class Database:
     # Token records and access decisions read from this database, kept under its access generation.
     kept: KeptAtGeneration = field(default_factory=KeptAtGeneration)
     _generation_reader: GenerationReader = field(init=False, repr=False)
+    _shared_reads: SharedGenerationReads | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._generation_reader = GenerationReader(self.read_sessions.kw["bind"])
+        engine = self.read_sessions.kw["bind"]
+        self._generation_reader = GenerationReader(engine)
+        self._shared_reads = None
+        if not self.is_sqlite:
+            # An embedded database has no round trip to wait on: there the synchronous read is the cheaper.
+            conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            self._shared_reads = SharedGenerationReads(conninfo, generations_sql(engine), self.read_generations)
 
     def unit_of_work(self, sessions: sessionmaker[Session] | None = None) -> UnitOfWork:
         """A unit of work with the engine and session settings of ``sessions`` (one of the three above)."""
@@ -121,6 +130,18 @@ class Database:
     def read_generations(self) -> Generations:
         """The change counters as last committed (strongroom.store.generations)."""
         return self._generation_reader()
+
+    async def await_generations(self) -> Generations:
+        """The same, awaited on the event loop: on PostgreSQL the loop serves other requests meanwhile,
+        and requests asking at once share a read issued after all of them asked (SharedGenerationReads)."""
+        if self._shared_reads is None:
+            return self._generation_reader()
+        return await self._shared_reads()
+
+    async def close_async(self) -> None:
+        """What belongs to the event loop (at the end of the lifespan, on that loop)."""
+        if self._shared_reads is not None:
+            await self._shared_reads.close()
 
     @property
     def is_sqlite(self) -> bool:
@@ -139,8 +160,8 @@ def open_database(url: str, pool_size: int = 10) -> Database:
         reads = engine.execution_options(**{READS_ONLY: True})
         single_statements = engine
     else:
-        # Each process holds up to 3 × pool_size connections, and one more that reads the change counters
-        # (GenerationReader): replicas × workers × that must fit PostgreSQL's max_connections
+        # Each process holds up to 3 × pool_size connections, and two more that read the change counters
+        # (GenerationReader, SharedGenerationReads): replicas × workers × that must fit PostgreSQL's max_connections
         # (STRONGROOM_DATABASE_POOL_SIZE, README "Running several replicas").
         engine = create_engine(url, pool_size=pool_size, max_overflow=2 * pool_size, isolation_level="AUTOCOMMIT")
         _configure_postgresql(engine)

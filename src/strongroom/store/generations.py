@@ -22,11 +22,13 @@ on every request.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
+from contextlib import suppress
 from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, select
@@ -55,7 +57,8 @@ READ_GENERATIONS = select(
 _SQL_BY_DIALECT: dict[str, str] = {}
 
 
-def _sql_for(engine: Engine) -> str:
+def generations_sql(engine: Engine) -> str:
+    """READ_GENERATIONS as SQL for the engine's dialect, compiled once per dialect."""
     dialect = engine.dialect
     sql = _SQL_BY_DIALECT.get(dialect.name)
     if sql is None:
@@ -75,7 +78,7 @@ def read_generations(engine: Engine) -> Generations:
     driver raises, the connection is discarded and the statement is run again through
     SQLAlchemy, which reports the error in its own terms.
     """
-    sql = _sql_for(engine)
+    sql = generations_sql(engine)
     pooled = engine.raw_connection()
     try:
         cursor = pooled.cursor()
@@ -119,7 +122,7 @@ class GenerationReader:
         try:
             if self._cursor is None:
                 self._open()
-            self._cursor.execute(_sql_for(self._engine))
+            self._cursor.execute(generations_sql(self._engine))
             row = self._cursor.fetchone()
         except self._error:
             self._drop()
@@ -145,6 +148,112 @@ class GenerationReader:
     def close(self) -> None:
         with self._lock:
             self._drop()
+
+
+# Handed to a waiting request instead of counters: it issues the next read, for itself and those waiting with it.
+_LEAD = object()
+
+
+class SharedGenerationReads:
+    """On PostgreSQL: the counters for every request of the event loop that asks while a read is on the wire.
+
+    The counters' round trip is a wait the event loop would otherwise spend idle,
+    once per request. A request awaits it here instead, so the loop serves other
+    requests meanwhile, and every request that asks during one read shares the
+    next one, issued after the last of them asked: each still sees every change
+    committed before it asked, exactly as a read of its own would. Under load a
+    loop pays for one statement per round trip instead of one per request.
+
+    The statement goes over an async connection of its own (psycopg). Anything
+    going wrong there (no connection, a driver error, a call from another event
+    loop) ends in ``fallback``, the synchronous reader, whose errors are those
+    the request sees.
+    """
+
+    def __init__(self, conninfo: str, sql: str, fallback: Callable[[], Generations]) -> None:
+        self._conninfo = conninfo
+        self._sql = sql
+        self._fallback = fallback
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._connection: Any = None  # psycopg.AsyncConnection, opened on first use, on the loop that uses it
+        self._reading = False
+        self._waiting: list[asyncio.Future[Any]] = []
+        self.statements = 0  # reads issued: fewer than the requests served, under load
+
+    async def __call__(self) -> Generations:
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            return self._fallback()  # the async connection belongs to the first loop
+        if self._reading:
+            waiting = loop.create_future()
+            self._waiting.append(waiting)
+            try:
+                outcome = await waiting
+            except asyncio.CancelledError:
+                if waiting.done() and not waiting.cancelled() and waiting.result() is _LEAD:
+                    self._hand_over()  # cancelled as it was handed the lead: pass it on
+                raise
+            if outcome is not _LEAD:
+                return outcome  # type: ignore[no-any-return]
+        self._reading = True
+        # Everyone waiting now asked before the read below is issued: it answers them too.
+        batch, self._waiting = self._waiting, []
+        try:
+            generations = await self._read()
+        except asyncio.CancelledError:
+            self._waiting[:0] = batch  # still unanswered: the next read, issued later, answers them
+            raise
+        except Exception as exc:
+            for waiting in batch:
+                if not waiting.done():
+                    waiting.set_exception(exc)  # what each would have met reading on its own
+            raise
+        else:
+            for waiting in batch:
+                if not waiting.done():
+                    waiting.set_result(generations)
+        finally:
+            self._hand_over()
+        return generations
+
+    def _hand_over(self) -> None:
+        """The first request still waiting issues the next read; if none waits, the next to ask will."""
+        while self._waiting:
+            waiting = self._waiting.pop(0)
+            if not waiting.done():  # not cancelled meanwhile
+                waiting.set_result(_LEAD)
+                return
+        self._reading = False
+
+    async def _read(self) -> Generations:
+        import psycopg
+
+        self.statements += 1
+        try:
+            if self._connection is None:
+                self._connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+            cursor = await self._connection.execute(self._sql)
+            row = await cursor.fetchone()
+        except (psycopg.Error, OSError):
+            await self._drop()
+            return self._fallback()
+        except asyncio.CancelledError:
+            await self._drop()  # the statement may still be on the wire: the connection is in no known state
+            raise
+        return _or_never_seen(Generations(*row))
+
+    async def _drop(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with suppress(Exception):
+                await connection.close()
+
+    async def close(self) -> None:
+        """Close the async connection (on the loop that opened it, at shutdown)."""
+        if self._loop is asyncio.get_running_loop():
+            await self._drop()
 
 
 # Negative: a counter starts at 1 and only moves up.

@@ -61,6 +61,11 @@ class UnitOfWork:
             self._generations = self._read_generations()
         return self._generations
 
+    def use_generations(self, generations: Generations) -> None:
+        """Counters the caller has just read (awaited, on the event loop) stand for the first ask."""
+        if self._generations is None:
+            self._generations = generations
+
     def kept(self, key: Hashable) -> Any | None:
         """What an earlier unit of work read and kept under ``key``, if no change to who may do what came since.
 

@@ -4,7 +4,8 @@ FastAPI 0.163 solves a route's dependencies on every request as if it had never
 seen the route: for each one it recomputes cache keys, scope flags and whether
 the callable is a generator, parses the query string and the cookies whether
 or not anything reads them, and opens telemetry operations around each step.
-That was a fifth of a cached secret read's instructions (bench/instructions.py).
+That was a third of a cached secret read's instructions, and half of
+``GET /api/status``'s (bench/instructions.py).
 
 Strongroom's hot routes take only the request, plain string path parameters and
 dependencies that themselves take only the request (the caller's context, a
