@@ -223,3 +223,41 @@ def test_a_call_from_another_event_loop_reads_synchronously(api: Api) -> None:
     statements = reads.statements
     assert asyncio.run(reads()) == _committed(database)
     assert reads.statements == statements
+
+
+def test_when_the_shared_read_fails_each_waiting_request_reads_on_its_own(api: Api) -> None:
+    database = _postgresql(api)
+    failures: list[RuntimeError] = []
+
+    def failing_fallback() -> Generations:
+        failures.append(RuntimeError(f"database down ({len(failures)})"))
+        raise failures[-1]
+
+    engine = database.read_sessions.kw["bind"]
+    # A statement the server refuses sends the read to the synchronous reader, which fails too.
+    reads = SharedGenerationReads(
+        engine.url.set(drivername="postgresql").render_as_string(hide_password=False), "SELECT * FROM no_such_table",
+        failing_fallback)
+
+    async def scenario() -> None:
+        asks = [asyncio.ensure_future(reads()) for _ in range(5)]
+        answers = await asyncio.wait_for(asyncio.gather(*asks, return_exceptions=True), timeout=10)
+        # Each met an error of its own, from a read made after it asked: no exception object (and so no
+        # traceback) is shared between requests.
+        assert all(isinstance(answer, RuntimeError) for answer in answers), answers
+        assert len({id(answer) for answer in answers}) == 5
+
+    _run(reads, scenario)
+
+
+def test_a_forged_token_is_refused_before_any_database_work(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    database = api.server.services.database
+
+    async def no_database_work() -> Generations:
+        raise AssertionError("the counters were read for a forged token")
+
+    monkeypatch.setattr(database, "await_generations", no_database_work)
+    forged = api.as_token("eyJhbGciOiJIUzI1NiJ9.eyJmb3JnZWQiOnRydWV9.c2lnbmF0dXJl", "GET", "/api/v3/secrets/raw",
+                          params={"workspaceId": "p", "environment": "dev"})
+    assert forged.status_code == 403, forged.text  # Infisical's answer to a bad signature
+    assert forged.json()["message"] == "invalid signature"

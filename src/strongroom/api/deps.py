@@ -89,11 +89,11 @@ class CallerContext:
 async def _caller_context(request: Request) -> CallerContext:
     work: UnitOfWork = request.scope[UNIT_OF_WORK]
     services: Services = request.app.state.services
-    token = bearer_token(request)
-    # The change counters first, awaited: on PostgreSQL the loop serves other requests during the round
+    presented = services.tokens.presented(bearer_token(request))  # no database work for a forged token
+    # Then the change counters, awaited: on PostgreSQL the loop serves other requests during the round
     # trip (strongroom.store.generations.SharedGenerationReads). The token check runs on them.
     work.use_generations(await services.database.await_generations())
-    caller = services.tokens.authenticate(work, token, client_address(request))
+    caller = services.tokens.authenticate(work, presented, client_address(request))
     if request.method not in _READING_METHODS:
         # A request that writes may still await (its body) before its route runs; on SQLite the token
         # check's write transaction, left open across that await, would hold up every other request.

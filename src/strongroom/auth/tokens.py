@@ -120,6 +120,14 @@ class IssuedToken:
 
 
 @dataclass(frozen=True)
+class PresentedToken:
+    """A bearer token whose envelope verified (AccessTokens.presented): where the database checks start."""
+
+    digest: bytes  # SHA-256 of the whole token string, as stored
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class AuthenticatedIdentity:
     identity_id: str
     org_id: str
@@ -272,9 +280,14 @@ class AccessTokens:
             raise TokenError(EXPIRED_MESSAGE)
         return payload
 
-    def authenticate(self, work: UnitOfWork, token: str, client_ip: str | None) -> AuthenticatedIdentity:
+    def presented(self, token: str) -> PresentedToken:
+        """The token's JWT envelope checked (HS256 signature, type, expiry) before any database work:
+        a forged or malformed token costs no statement."""
         digest = hash_token(token)
-        payload = self._verified_envelope(token, digest)
+        return PresentedToken(digest, self._verified_envelope(token, digest))
+
+    def authenticate(self, work: UnitOfWork, presented: PresentedToken, client_ip: str | None) -> AuthenticatedIdentity:
+        digest, payload = presented.digest, presented.payload
         row = self._live_row(work, payload["identityAccessTokenId"], digest)
         # A renewed token replaces its predecessor: only the latest string's hash matches.
         if row is None or row.is_revoked or not hmac.compare_digest(row.token_hash, digest):

@@ -135,7 +135,7 @@ class GenerationReader:
         pooled = self._engine.raw_connection()
         pooled.detach()  # closed for real when dropped; its place in the pool is free again
         self._connection = pooled
-        self._cursor = pooled.cursor()
+        self._cursor = pooled.cursor()  # if this raises, the caller's _drop closes the connection
 
     def _drop(self) -> None:
         connection, self._connection, self._cursor = self._connection, None, None
@@ -152,6 +152,8 @@ class GenerationReader:
 
 # Handed to a waiting request instead of counters: it issues the next read, for itself and those waiting with it.
 _LEAD = object()
+# Handed to the requests waiting on a read that failed: each reads on its own, and meets its own error.
+_READ_ALONE = object()
 
 
 class SharedGenerationReads:
@@ -195,6 +197,8 @@ class SharedGenerationReads:
                 if waiting.done() and not waiting.cancelled() and waiting.result() is _LEAD:
                     self._hand_over()  # cancelled as it was handed the lead: pass it on
                 raise
+            if outcome is _READ_ALONE:
+                return self._fallback()
             if outcome is not _LEAD:
                 return outcome  # type: ignore[no-any-return]
         self._reading = True
@@ -202,13 +206,13 @@ class SharedGenerationReads:
         batch, self._waiting = self._waiting, []
         try:
             generations = await self._read()
-        except asyncio.CancelledError:
-            self._waiting[:0] = batch  # still unanswered: the next read, issued later, answers them
-            raise
-        except Exception as exc:
+        except Exception:
             for waiting in batch:
                 if not waiting.done():
-                    waiting.set_exception(exc)  # what each would have met reading on its own
+                    waiting.set_result(_READ_ALONE)  # each meets the error (or not) on its own
+            raise
+        except BaseException:  # cancelled, say: the batch is still unanswered
+            self._waiting[:0] = batch  # the next read, issued later, answers them
             raise
         else:
             for waiting in batch:
