@@ -11,7 +11,7 @@ from sqlalchemy import Engine, create_engine, make_url, text
 
 from strongroom.store.db import Database, normalise_database_url
 from strongroom.store.generations import (
-    READ_GENERATIONS, GenerationReader, Generations, SharedGenerationReads, generations_sql,
+    READ_GENERATIONS, GenerationReader, Generations, SharedGenerationReads, generations_sql, libpq_conninfo,
 )
 from tests.conftest import Api
 
@@ -117,11 +117,9 @@ def test_threads_reading_at_once_all_get_committed_values(api: Api) -> None:
 
 def _shared_reads(database: Database, application_name: str | None = None) -> SharedGenerationReads:
     engine = database.read_sessions.kw["bind"]
-    url = engine.url.set(drivername="postgresql")
     if application_name is not None:
-        url = url.update_query_dict({"application_name": application_name})
-    return SharedGenerationReads(url.render_as_string(hide_password=False), generations_sql(engine),
-                                 database.read_generations)
+        engine = create_engine(engine.url.update_query_dict({"application_name": application_name}))
+    return SharedGenerationReads(libpq_conninfo(engine), generations_sql(engine), database.read_generations)
 
 
 def _run(reads: SharedGenerationReads, scenario: Callable[[], Awaitable[None]]) -> None:
@@ -235,9 +233,7 @@ def test_when_the_shared_read_fails_each_waiting_request_reads_on_its_own(api: A
 
     engine = database.read_sessions.kw["bind"]
     # A statement the server refuses sends the read to the synchronous reader, which fails too.
-    reads = SharedGenerationReads(
-        engine.url.set(drivername="postgresql").render_as_string(hide_password=False), "SELECT * FROM no_such_table",
-        failing_fallback)
+    reads = SharedGenerationReads(libpq_conninfo(engine), "SELECT * FROM no_such_table", failing_fallback)
 
     async def scenario() -> None:
         asks = [asyncio.ensure_future(reads()) for _ in range(5)]

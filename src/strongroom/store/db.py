@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from strongroom.store.generations import (
-    GenerationReader, Generations, KeptAtGeneration, SharedGenerationReads, generations_sql,
+    GenerationReader, Generations, KeptAtGeneration, SharedGenerationReads, generations_sql, libpq_conninfo,
 )
 from strongroom.store.unit_of_work import UnitOfWork
 
@@ -118,8 +118,8 @@ class Database:
         self._shared_reads = None
         if not self.is_sqlite:
             # An embedded database has no round trip to wait on: there the synchronous read is the cheaper.
-            conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-            self._shared_reads = SharedGenerationReads(conninfo, generations_sql(engine), self.read_generations)
+            self._shared_reads = SharedGenerationReads(libpq_conninfo(engine), generations_sql(engine),
+                                                       self.read_generations)
 
     def unit_of_work(self, sessions: sessionmaker[Session] | None = None) -> UnitOfWork:
         """A unit of work with the engine and session settings of ``sessions`` (one of the three above)."""
@@ -135,7 +135,7 @@ class Database:
         """The same, awaited on the event loop: on PostgreSQL the loop serves other requests meanwhile,
         and requests asking at once share a read issued after all of them asked (SharedGenerationReads)."""
         if self._shared_reads is None:
-            return self._generation_reader()
+            return self.read_generations()
         return await self._shared_reads()
 
     async def close_async(self) -> None:

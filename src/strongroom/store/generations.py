@@ -57,6 +57,11 @@ READ_GENERATIONS = select(
 _SQL_BY_DIALECT: dict[str, str] = {}
 
 
+def libpq_conninfo(engine: Engine) -> str:
+    """The engine's PostgreSQL URL as psycopg takes it, for a connection made outside the engine's pool."""
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def generations_sql(engine: Engine) -> str:
     """READ_GENERATIONS as SQL for the engine's dialect, compiled once per dialect."""
     dialect = engine.dialect
@@ -111,6 +116,7 @@ class GenerationReader:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._sql = generations_sql(engine)
         self._error = engine.dialect.loaded_dbapi.Error
         self._lock = threading.Lock()
         self._connection: Any = None  # the driver's connection
@@ -122,7 +128,7 @@ class GenerationReader:
         try:
             if self._cursor is None:
                 self._open()
-            self._cursor.execute(generations_sql(self._engine))
+            self._cursor.execute(self._sql)
             row = self._cursor.fetchone()
         except self._error:
             self._drop()

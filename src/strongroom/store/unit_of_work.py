@@ -54,7 +54,7 @@ class UnitOfWork:
     def generations(self) -> Generations:
         """The change counters as last committed when first asked (asked again after a commit).
 
-        Read outside this unit's transaction, on a pooled connection of their own: a cached
+        Read outside this unit's transaction, on a connection of their own: a cached
         secret read then takes no connection and begins no transaction at all.
         """
         if self._generations is None:
