@@ -34,8 +34,8 @@ SETTINGS: tuple[SettingDoc, ...] = (
         "DATABASE_POOL_SIZE",
         "10",
         "PostgreSQL connections each process keeps open; under load it opens up to twice as many more, "
-        "and it keeps two more for reading the change counters. "
-        "Replicas × workers × (3 × this + 2) must stay below the server's `max_connections`.",
+        "and it keeps three more: two read the change counters, one writes the token records of logins. "
+        "Replicas × workers × (3 × this + 3) must stay below the server's `max_connections`.",
     ),
     SettingDoc("HOST", "127.0.0.1", "Address `strongroom server` listens on."),
     SettingDoc("PORT", "8080", "Port `strongroom server` listens on."),

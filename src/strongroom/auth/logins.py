@@ -1,4 +1,4 @@
-"""How every login runs, and the end every successful one shares: note the login, issue the token."""
+"""How every login runs, and how every successful one ends: a token minted, its record written, the login noted."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from functools import cache
 from typing import Any, Protocol, TypeVar, cast
 
 import anyio
-from sqlalchemy import Connection, Select, bindparam, select
+from sqlalchemy import Select, bindparam, select
 
 from strongroom.auth.keys.cache import KeysNotAtHand
 from strongroom.auth.last_logins import LastLogins
-from strongroom.auth.tokens import AccessTokens, IssuedToken, TokenPolicy
+from strongroom.auth.tokens import TOKEN_RECORDS, AccessTokens, IssuedToken, MintedToken, TokenPolicy
 from strongroom.store.db import Database
 from strongroom.store.generations import ACCESS_GENERATION, Generations
 from strongroom.store.models import AccessTokenPolicy
@@ -46,20 +46,24 @@ def method_config(work: UnitOfWork, model: type[C], identity_id: str) -> C | Non
 
 
 class Login(Protocol):
+    last_logins: LastLogins
+
     def __call__(self, work: UnitOfWork, identity_id: str, token: str, *,
-                 keys_may_block: bool = True) -> IssuedToken: ...
+                 keys_may_block: bool = True) -> MintedToken: ...
 
 
-def _login_in_unit_of_work(database: Database, login: Login, identity_id: str, token: str,
-                           keys_may_block: bool, generations: Generations | None = None) -> IssuedToken:
+def _login_in_unit_of_work(database: Database, login: Login, identity_id: str, token: str, keys_may_block: bool,
+                           generations: Generations | None = None, write: bool = True) -> MintedToken:
     # A login reads, then writes one row (its token record): no transaction needs to span the two.
     # Core statements only, so no ORM session is ever made on this unit of work.
     with database.unit_of_work(database.autocommit_sessions) as work:
         if generations is not None:
             work.use_generations(generations)
-        issued = login(work, identity_id, token, keys_may_block=keys_may_block)
+        minted = login(work, identity_id, token, keys_may_block=keys_may_block)
+        if write:
+            minted.write(work.connection)
         work.commit()
-        return issued
+        return minted
 
 
 async def run_login(database: Database, login: Login, identity_id: str, token: str) -> IssuedToken:
@@ -69,23 +73,27 @@ async def run_login(database: Database, login: Login, identity_id: str, token: s
     begun and committed in one place; the first stops before writing anything."""
     # The change counters awaited first (strongroom.store.generations.SharedGenerationReads).
     generations = await database.await_generations()
+    # On PostgreSQL the token record is awaited too, in one statement with those of the logins
+    # finishing at the same time (strongroom.store.grouped_inserts); on SQLite it is written in the unit.
+    grouped = database.grouped_inserts(TOKEN_RECORDS)
     try:
-        return _login_in_unit_of_work(database, login, identity_id, token, keys_may_block=False,
-                                      generations=generations)
+        minted = _login_in_unit_of_work(database, login, identity_id, token, keys_may_block=False,
+                                        generations=generations, write=grouped is None)
     except KeysNotAtHand:
-        pass
-    return await anyio.to_thread.run_sync(_login_in_unit_of_work, database, login, identity_id, token, True)
+        minted = await anyio.to_thread.run_sync(_login_in_unit_of_work, database, login, identity_id, token, True)
+    else:
+        if grouped is not None:
+            await grouped.insert(minted.record)
+    # Only a login whose token was written counts; noted now, written within a second (strongroom.auth.last_logins).
+    login.last_logins.record(identity_id, minted.record["auth_method"])
+    return minted.issued
 
 
-def issue_after_login(connection: Connection, tokens: AccessTokens, last_logins: LastLogins, identity_id: str,
-                      auth_method: str, config: AccessTokenPolicy,
-                      claims_metadata: dict[str, str] | None = None) -> IssuedToken:
+def mint_after_login(tokens: AccessTokens, identity_id: str, auth_method: str, config: AccessTokenPolicy,
+                     claims_metadata: dict[str, str] | None = None) -> MintedToken:
+    """The token a successful login hands out, with the policy of the method's settings."""
     extra: dict[str, Any] | None = None
     if claims_metadata:
         # Infisical's place for mapped claims: identityAuth.<method>.claims in the token payload.
         extra = {auth_method.removesuffix("-auth"): {"claims": claims_metadata}}
-    issued = tokens.issue(
-        connection, identity_id=identity_id, auth_method=auth_method, policy=TokenPolicy.of(config), extra=extra
-    )
-    last_logins.record(identity_id, auth_method)  # written within a second (see strongroom.auth.last_logins)
-    return issued
+    return tokens.mint(identity_id=identity_id, auth_method=auth_method, policy=TokenPolicy.of(config), extra=extra)

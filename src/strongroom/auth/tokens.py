@@ -78,7 +78,8 @@ def _live_token_query() -> Any:
 _LIVE_TOKEN_QUERY = _live_token_query()
 # Built once: a statement built per call (``.values(...)``) costs more to build and hash for SQLAlchemy's
 # compiled cache than to run.
-_INSERT_TOKEN = insert(IdentityAccessToken.__table__)
+TOKEN_RECORDS = IdentityAccessToken.__table__
+_INSERT_TOKEN = insert(TOKEN_RECORDS)
 
 
 def _later_of(column: Any, stamp: Any) -> Any:
@@ -117,6 +118,19 @@ class IssuedToken:
             "accessTokenMaxTTL": self.access_token_max_ttl,
             "tokenType": "Bearer",
         }
+
+
+@dataclass(frozen=True)
+class MintedToken:
+    """A signed token and its record (a row of TOKEN_RECORDS): the token is good once the record is written."""
+
+    issued: IssuedToken
+    record: dict[str, Any]
+
+    def write(self, connection: Connection) -> None:
+        # A prebuilt Core INSERT: nothing reads the row back, so the ORM would only cost time. (A caller
+        # whose identity is still pending in an ORM session flushes it first: Core does not autoflush.)
+        connection.execute(_INSERT_TOKEN, self.record)
 
 
 @dataclass(frozen=True)
@@ -243,15 +257,14 @@ class AccessTokens:
 
     # -- lifecycle ---------------------------------------------------------
 
-    def issue(self, connection: Connection, *, identity_id: str, auth_method: str, policy: TokenPolicy,
-              name: str | None = None, extra: dict[str, Any] | None = None) -> IssuedToken:
+    def mint(self, *, identity_id: str, auth_method: str, policy: TokenPolicy, name: str | None = None,
+             extra: dict[str, Any] | None = None) -> MintedToken:
+        """A new token and the record to write for it; nothing is written yet."""
         now = self._clock.now()
         lifetime = _lifetime(policy.ttl, policy.max_ttl or None)
         token_id = new_time_ordered_id()
         token = self._sign(token_id, identity_id, auth_method, now, lifetime, extra)
-        # A prebuilt Core INSERT: nothing reads the row back, so the ORM would only cost time. (A caller
-        # whose identity is still pending in an ORM session flushes it first: Core does not autoflush.)
-        connection.execute(_INSERT_TOKEN, {
+        return MintedToken(IssuedToken(token, lifetime or 0, policy.max_ttl), {
             "id": token_id,
             "identity_id": identity_id,
             "auth_method": auth_method,
@@ -266,7 +279,13 @@ class AccessTokens:
             "created_at": now,
             "updated_at": now,
         })
-        return IssuedToken(token, lifetime or 0, policy.max_ttl)
+
+    def issue(self, connection: Connection, *, identity_id: str, auth_method: str, policy: TokenPolicy,
+              name: str | None = None, extra: dict[str, Any] | None = None) -> IssuedToken:
+        """A new token, its record written on ``connection``."""
+        minted = self.mint(identity_id=identity_id, auth_method=auth_method, policy=policy, name=name, extra=extra)
+        minted.write(connection)
+        return minted.issued
 
     def _verified_envelope(self, token: str, digest: bytes) -> dict[str, Any]:
         payload = self._verified.get(digest)

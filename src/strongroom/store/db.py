@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from strongroom.store.generations import (
     GenerationReader, Generations, KeptAtGeneration, SharedGenerationReads, generations_sql, libpq_conninfo,
 )
+from strongroom.store.grouped_inserts import GroupedInserts, insert_alone
 from strongroom.store.unit_of_work import UnitOfWork
 
 
@@ -111,6 +112,7 @@ class Database:
     kept: KeptAtGeneration = field(default_factory=KeptAtGeneration)
     _generation_reader: GenerationReader = field(init=False, repr=False)
     _shared_reads: SharedGenerationReads | None = field(init=False, repr=False)
+    _grouped_inserts: dict[Table, GroupedInserts] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         engine = self.read_sessions.kw["bind"]
@@ -138,8 +140,22 @@ class Database:
             return self.read_generations()
         return await self._shared_reads()
 
+    def grouped_inserts(self, table: Table) -> GroupedInserts | None:
+        """On PostgreSQL, inserts into ``table`` awaited on the event loop, those made at once in one
+        statement and commit (GroupedInserts); None on SQLite, whose commit has no round trip to wait on."""
+        if self.is_sqlite:
+            return None
+        grouped = self._grouped_inserts.get(table)
+        if grouped is None:
+            engine = self.autocommit_sessions.kw["bind"]
+            grouped = self._grouped_inserts[table] = GroupedInserts(
+                libpq_conninfo(engine), table, engine.dialect, insert_alone(engine, table))
+        return grouped
+
     async def close_async(self) -> None:
         """What belongs to the event loop (at the end of the lifespan, on that loop)."""
+        for grouped in self._grouped_inserts.values():
+            await grouped.close()
         if self._shared_reads is not None:
             await self._shared_reads.close()
 
@@ -160,8 +176,9 @@ def open_database(url: str, pool_size: int = 10) -> Database:
         reads = engine.execution_options(**{READS_ONLY: True})
         single_statements = engine
     else:
-        # Each process holds up to 3 × pool_size connections, and two more that read the change counters
-        # (GenerationReader, SharedGenerationReads): replicas × workers × that must fit PostgreSQL's max_connections
+        # Each process holds up to 3 × pool_size connections, two more that read the change counters
+        # (GenerationReader, SharedGenerationReads) and one that writes token records (GroupedInserts):
+        # replicas × workers × that must fit PostgreSQL's max_connections
         # (STRONGROOM_DATABASE_POOL_SIZE, README "Running several replicas").
         engine = create_engine(url, pool_size=pool_size, max_overflow=2 * pool_size, isolation_level="AUTOCOMMIT")
         _configure_postgresql(engine)

@@ -28,11 +28,11 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from contextlib import suppress
 from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, select
 
+from strongroom.store.loop_connection import LoopConnection
 from strongroom.store.models import AccessGeneration, ReadGeneration
 
 log = logging.getLogger("strongroom.store")
@@ -179,21 +179,17 @@ class SharedGenerationReads:
     """
 
     def __init__(self, conninfo: str, sql: str, fallback: Callable[[], Generations]) -> None:
-        self._conninfo = conninfo
+        self._connection = LoopConnection(conninfo)
         self._sql = sql
         self._fallback = fallback
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._connection: Any = None  # psycopg.AsyncConnection, opened on first use, on the loop that uses it
         self._reading = False
         self._waiting: list[asyncio.Future[Any]] = []
         self.statements = 0  # reads issued: fewer than the requests served, under load
 
     async def __call__(self) -> Generations:
+        if not self._connection.serves_this_loop():
+            return self._fallback()
         loop = asyncio.get_running_loop()
-        if self._loop is None:
-            self._loop = loop
-        elif loop is not self._loop:
-            return self._fallback()  # the async connection belongs to the first loop
         if self._reading:
             waiting = loop.create_future()
             self._waiting.append(waiting)
@@ -242,28 +238,20 @@ class SharedGenerationReads:
 
         self.statements += 1
         try:
-            if self._connection is None:
-                self._connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
-            cursor = await self._connection.execute(self._sql)
+            connection = await self._connection.get()
+            cursor = await connection.execute(self._sql)
             row = await cursor.fetchone()
         except (psycopg.Error, OSError):
-            await self._drop()
+            await self._connection.drop()
             return self._fallback()
         except asyncio.CancelledError:
-            await self._drop()  # the statement may still be on the wire: the connection is in no known state
+            await self._connection.drop()  # the statement may still be on the wire: its state is unknown
             raise
         return _or_never_seen(Generations(*row))
 
-    async def _drop(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            with suppress(Exception):
-                await connection.close()
-
     async def close(self) -> None:
         """Close the async connection (on the loop that opened it, at shutdown)."""
-        if self._loop is asyncio.get_running_loop():
-            await self._drop()
+        await self._connection.close()
 
 
 # Negative: a counter starts at 1 and only moves up.

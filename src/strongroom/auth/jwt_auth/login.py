@@ -9,8 +9,8 @@ from strongroom.auth.keys.cache import JwksCache
 from strongroom.auth.verify import bindings
 from strongroom.auth.verify.signature import verify_presented_jwt
 from strongroom.auth.last_logins import LastLogins
-from strongroom.auth.logins import issue_after_login, method_config
-from strongroom.auth.tokens import AccessTokens, IssuedToken
+from strongroom.auth.logins import method_config, mint_after_login
+from strongroom.auth.tokens import AccessTokens, MintedToken
 from strongroom.clock import Clock
 from strongroom.errors import NotFound
 from strongroom.store.models import IdentityJwtAuth
@@ -26,7 +26,7 @@ class JwtLogin:
     leeway_seconds: int
 
     def __call__(self, work: UnitOfWork, identity_id: str, token: str, *,
-                 keys_may_block: bool = True) -> IssuedToken:
+                 keys_may_block: bool = True) -> MintedToken:
         # 0. The identity and its JWT Auth configuration.
         config = method_config(work, IdentityJwtAuth, identity_id)
         if config is None:
@@ -46,6 +46,5 @@ class JwtLogin:
         bindings.check_bound_claims(config.bound_claims, claims)
         metadata = bindings.map_claim_metadata(config.claim_metadata_mapping, claims)
 
-        # 5. Record the login and issue the access token.
-        return issue_after_login(work.connection, self.tokens, self.last_logins, identity_id, AUTH_METHOD, config,
-                                 metadata)
+        # 5. The access token to hand out; run_login writes its record and notes the login.
+        return mint_after_login(self.tokens, identity_id, AUTH_METHOD, config, metadata)

@@ -13,9 +13,9 @@ from strongroom.auth.oidc.config import AUTH_METHOD
 from strongroom.auth.keys.cache import JwksCache
 from strongroom.auth.keys.sources import OidcDiscoverySource, discovery_base_url
 from strongroom.auth.last_logins import LastLogins
-from strongroom.auth.logins import issue_after_login, method_config
+from strongroom.auth.logins import method_config, mint_after_login
 from strongroom.auth.verify.signature import verify_presented_jwt
-from strongroom.auth.tokens import AccessTokens, IssuedToken
+from strongroom.auth.tokens import AccessTokens, MintedToken
 from strongroom.clock import Clock
 from strongroom.errors import NotFound
 from strongroom.store.models import IdentityOidcAuth
@@ -39,7 +39,7 @@ class OidcLogin:
         return OidcDiscoverySource(config.oidc_discovery_url, config.ca_cert, expected)
 
     def __call__(self, work: UnitOfWork, identity_id: str, token: str, *,
-                 keys_may_block: bool = True) -> IssuedToken:
+                 keys_may_block: bool = True) -> MintedToken:
         # 0. The identity and its OIDC Auth configuration.
         config = method_config(work, IdentityOidcAuth, identity_id)
         if config is None:
@@ -64,6 +64,5 @@ class OidcLogin:
         bindings.check_bound_claims(config.bound_claims, claims)
         metadata = bindings.map_claim_metadata(config.claim_metadata_mapping, claims)
 
-        # 5. Record the login and issue the access token.
-        return issue_after_login(work.connection, self.tokens, self.last_logins, identity_id, AUTH_METHOD, config,
-                                 metadata)
+        # 5. The access token to hand out; run_login writes its record and notes the login.
+        return mint_after_login(self.tokens, identity_id, AUTH_METHOD, config, metadata)

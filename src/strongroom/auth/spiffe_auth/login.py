@@ -17,8 +17,8 @@ from strongroom.auth.verify.refusals import LoginRefused, Refusal
 from strongroom.auth.verify.signature import verify_presented_jwt
 from strongroom.auth.spiffe_auth.config import AUTH_METHOD, key_source
 from strongroom.auth.last_logins import LastLogins
-from strongroom.auth.logins import issue_after_login, method_config
-from strongroom.auth.tokens import AccessTokens, IssuedToken
+from strongroom.auth.logins import method_config, mint_after_login
+from strongroom.auth.tokens import AccessTokens, MintedToken
 from strongroom.clock import Clock
 from strongroom.errors import NotFound
 from strongroom.spiffe.ids import InvalidSpiffeId, SpiffeId
@@ -35,7 +35,7 @@ class SpiffeLogin:
     leeway_seconds: int
 
     def __call__(self, work: UnitOfWork, identity_id: str, token: str, *,
-                 keys_may_block: bool = True) -> IssuedToken:
+                 keys_may_block: bool = True) -> MintedToken:
         # 0. The identity and its SPIFFE Auth configuration.
         config = method_config(work, IdentitySpiffeAuth, identity_id)
         if config is None:
@@ -65,5 +65,5 @@ class SpiffeLogin:
         if not set(audiences) & set(split_patterns(config.allowed_audiences)):
             raise LoginRefused(Refusal.AUDIENCE_NOT_ALLOWED)
 
-        # 6. Record the login and issue the access token.
-        return issue_after_login(work.connection, self.tokens, self.last_logins, identity_id, AUTH_METHOD, config)
+        # 6. The access token to hand out; run_login writes its record and notes the login.
+        return mint_after_login(self.tokens, identity_id, AUTH_METHOD, config)

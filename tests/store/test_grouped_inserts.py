@@ -1,0 +1,216 @@
+"""On PostgreSQL, token records inserted at once share a statement; no row is lost or refused for another's sake."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import IntegrityError
+
+from strongroom.auth.tokens import TOKEN_RECORDS, MintedToken, TokenPolicy
+from strongroom.store.db import Database
+from strongroom.store.generations import libpq_conninfo
+from strongroom.store.grouped_inserts import GroupedInserts, insert_alone
+from strongroom.store.models import IdentityAccessToken
+from strongroom.spiffe.dev_spire import DiscoveryProvider, JwtSvidAuthority
+from tests.conftest import AUDIENCE, SPIFFE_ID, Api
+
+
+def _postgresql(api: Api) -> Database:
+    database = api.server.services.database
+    if database.is_sqlite:
+        pytest.skip("SQLite's commit has no round trip to wait on: a login writes its token record in its unit of work")
+    return database
+
+
+def _grouped(database: Database, application_name: str | None = None) -> GroupedInserts:
+    engine = database.autocommit_sessions.kw["bind"]
+    if application_name is not None:
+        engine = create_engine(engine.url.update_query_dict({"application_name": application_name}),
+                               isolation_level="AUTOCOMMIT")
+    return GroupedInserts(libpq_conninfo(engine), TOKEN_RECORDS, engine.dialect, insert_alone(engine, TOKEN_RECORDS))
+
+
+def _run(grouped: GroupedInserts, scenario: Callable[[], Awaitable[None]]) -> None:
+    """``scenario`` on an event loop of its own, the async connection closed after it."""
+    async def run() -> None:
+        try:
+            await scenario()
+        finally:
+            await grouped.close()
+
+    asyncio.run(run())
+
+
+def _minted(api: Api, identity_id: str) -> MintedToken:
+    return api.server.services.tokens.mint(identity_id=identity_id, auth_method="token-auth",
+                                           policy=TokenPolicy(ttl=60, max_ttl=600, num_uses_limit=0))
+
+
+def _written(api: Api, minted: list[MintedToken]) -> int:
+    return sum(api.count_rows(IdentityAccessToken, id=token.record["id"]) for token in minted)
+
+
+def test_rows_handed_in_at_once_share_statements_and_all_land(api: Api) -> None:
+    database = _postgresql(api)
+    grouped = _grouped(database)
+    identity_id = api.create_identity()
+    minted = [_minted(api, identity_id) for _ in range(50)]
+
+    async def scenario() -> None:
+        await asyncio.gather(*[grouped.insert(token.record) for token in minted])
+
+    _run(grouped, scenario)
+    assert _written(api, minted) == 50
+    assert grouped.statements < 50  # grouped: 50 rows, a few statements
+    with database.engine.connect() as connection:
+        stored = connection.execute(TOKEN_RECORDS.select().where(TOKEN_RECORDS.c.id == minted[7].record["id"])).one()
+    assert stored._asdict() == {**minted[7].record, "access_token_last_used_at": None,
+                                "access_token_last_renewed_at": None}  # every value as SQLAlchemy writes it
+
+
+def test_a_refused_row_fails_its_own_request_and_no_other(api: Api) -> None:
+    database = _postgresql(api)
+    grouped = _grouped(database)
+    identity_id = api.create_identity()
+    good = [_minted(api, identity_id) for _ in range(4)]
+    orphan = _minted(api, "no-such-identity")  # its foreign key fails the statement it is in
+
+    async def scenario() -> list[Any]:
+        rows = [good[0], good[1], orphan, good[2], good[3]]
+        return list(await asyncio.gather(*[grouped.insert(token.record) for token in rows], return_exceptions=True))
+
+    outcomes: list[Any] = []
+    _run(grouped, lambda: _collect(scenario, outcomes))
+    assert [isinstance(outcome, IntegrityError) for outcome in outcomes] == [False, False, True, False, False]
+    assert _written(api, good) == 4
+    assert _written(api, [orphan]) == 0
+
+
+async def _collect(scenario: Callable[[], Awaitable[list[Any]]], into: list[Any]) -> None:
+    into.extend(await scenario())
+
+
+def test_a_row_already_in_is_written_not_refused(api: Api) -> None:
+    # A statement that broke off after its commit left its rows in: written alone again, they are no conflict.
+    database = _postgresql(api)
+    grouped = _grouped(database)
+    minted = _minted(api, api.create_identity())
+    insert_alone(database.engine, TOKEN_RECORDS)(minted.record)
+
+    async def scenario() -> None:
+        await grouped.insert(minted.record)
+
+    _run(grouped, scenario)
+    assert _written(api, [minted]) == 1
+
+
+def test_a_cancelled_request_strands_nobody(api: Api) -> None:
+    database = _postgresql(api)
+    grouped = _grouped(database)
+    identity_id = api.create_identity()
+
+    async def scenario() -> None:
+        for cancel in range(6):  # the first handed in, then each of the others, in turn
+            minted = [_minted(api, identity_id) for _ in range(6)]
+            inserts = [asyncio.ensure_future(grouped.insert(token.record)) for token in minted]
+            await asyncio.sleep(0)
+            inserts[cancel].cancel()
+            await asyncio.wait_for(
+                asyncio.gather(*[insert for number, insert in enumerate(inserts) if number != cancel]), timeout=10)
+            assert _written(api, [token for number, token in enumerate(minted) if number != cancel]) == 5
+        last = _minted(api, identity_id)
+        await asyncio.wait_for(grouped.insert(last.record), timeout=10)  # nothing is left waiting or writing
+        assert _written(api, [last]) == 1
+
+    _run(grouped, scenario)
+
+
+def test_a_cut_connection_loses_no_row_and_is_replaced(api: Api) -> None:
+    database = _postgresql(api)
+    name = "strongroom-grouped-inserts-test"
+    grouped = _grouped(database, application_name=name)
+    identity_id = api.create_identity()
+    minted = [_minted(api, identity_id) for _ in range(3)]
+
+    async def scenario() -> None:
+        await grouped.insert(minted[0].record)
+        with database.engine.connect() as connection:
+            (own,) = connection.scalars(text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
+                                        {"name": name})
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": own})
+        await grouped.insert(minted[1].record)  # the statement fails; the row is written alone
+        statements = grouped.statements
+        await grouped.insert(minted[2].record)  # and the next goes over a new connection
+        assert grouped.statements == statements + 1
+
+    _run(grouped, scenario)
+    assert _written(api, minted) == 3
+
+
+def test_a_call_from_another_event_loop_writes_synchronously(api: Api) -> None:
+    database = _postgresql(api)
+    grouped = _grouped(database)
+    identity_id = api.create_identity()
+    minted = [_minted(api, identity_id) for _ in range(2)]
+
+    async def first() -> None:
+        await grouped.insert(minted[0].record)
+
+    _run(grouped, first)  # the async connection belonged to that loop, which is closed now
+    statements = grouped.statements
+    asyncio.run(grouped.insert(minted[1].record))
+    assert grouped.statements == statements
+    assert _written(api, minted) == 2
+
+
+def test_closing_writes_what_is_pending_first(api: Api) -> None:
+    database = _postgresql(api)
+    grouped = _grouped(database)
+    identity_id = api.create_identity()
+    minted = [_minted(api, identity_id) for _ in range(10)]
+
+    async def scenario() -> None:
+        inserts = [asyncio.ensure_future(grouped.insert(token.record)) for token in minted]
+        await asyncio.sleep(0)
+        await grouped.close()
+        assert all(insert.done() for insert in inserts)
+        await asyncio.gather(*inserts)
+
+    asyncio.run(scenario())
+    assert _written(api, minted) == 10
+
+
+def test_a_row_lacking_a_column_without_default_is_refused(api: Api) -> None:
+    database = _postgresql(api)
+    grouped = _grouped(database)
+    record = dict(_minted(api, api.create_identity()).record)
+    del record["created_at"]
+
+    async def scenario() -> None:
+        with pytest.raises(ValueError, match="created_at"):
+            await grouped.insert(record)
+
+    _run(grouped, scenario)
+    assert grouped.statements == 0
+
+
+def test_logins_write_their_token_records_grouped_on_postgresql(
+        api: Api, provider: DiscoveryProvider, authority: JwtSvidAuthority) -> None:
+    database = api.server.services.database
+    grouped = database.grouped_inserts(TOKEN_RECORDS)
+    if database.is_sqlite:
+        assert grouped is None
+        return
+    assert grouped is not None
+    identity_id = api.identity_with_oidc(provider, role="member")
+    # The first login fetches the issuer's keys, so it runs in a worker thread and writes its record there.
+    assert api.probe(api.access_token(identity_id, authority.mint(SPIFFE_ID, [AUDIENCE]))).status_code == 200
+    statements = grouped.statements
+    for _ in range(3):
+        token = api.access_token(identity_id, authority.mint(SPIFFE_ID, [AUDIENCE]))
+        assert api.probe(token).status_code == 200  # the record, written through the group, makes it live
+    assert grouped.statements == statements + 3
