@@ -4,7 +4,9 @@
 - a workload identity with OIDC Auth trusting the benchmark's key server,
   bound to ``spiffe://example.org/workload/*`` and the audience ``strongroom``;
 - one long-lived JWT-SVID for that workload, reused by every login (SPIRE's
-  JWT-SVIDs may be presented any number of times until ``exp``);
+  agent hands a workload the same JWT-SVID until half of its life is gone);
+- a file of FRESH_SVIDS other JWT-SVIDs of the workload, one per line, for
+  logins that each present one Strongroom has not verified lately;
 - when the server has the secrets API: a project whose dev environment holds 50 secrets.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
@@ -23,6 +26,9 @@ AUDIENCE = "strongroom"
 # Outlives any run, so no login is refused for an expired JWT-SVID mid-benchmark.
 JWT_SVID_TTL_SECONDS = 24 * 3600
 SECRET_COUNT = 50
+# More than Strongroom keeps verified (strongroom.auth.verify.signature.VerifiedJwts, 4096): cycled through,
+# each is gone from what is kept before it comes round again.
+FRESH_SVIDS = 20_000
 ENVIRONMENT = "dev"
 SECRET_PATH = "/"
 
@@ -50,6 +56,7 @@ class Instance:
     org_id: str
     identity_id: str
     jwt_svid: str
+    fresh_svids: Path | None  # FRESH_SVIDS distinct JWT-SVIDs, one per line
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,8 @@ class SecretsProject:
     listed: int  # how many secrets the list answered with after they were created (should be SECRET_COUNT)
 
 
-def set_up_instance(client: httpx.Client, authority: JwtSvidAuthority, discovery_url: str) -> Instance:
+def set_up_instance(client: httpx.Client, authority: JwtSvidAuthority, discovery_url: str,
+                    fresh_svids: Path | None = None) -> Instance:
     admin = _ok(client.post("/api/v1/admin/bootstrap", json={
         "email": "bench@example.org",
         "password": secrets.token_urlsafe(24),
@@ -80,7 +88,18 @@ def set_up_instance(client: httpx.Client, authority: JwtSvidAuthority, discovery
         "accessTokenMaxTTL": 3600,
     }))
     svid = authority.mint(WORKLOAD_SPIFFE_ID, [AUDIENCE], ttl_seconds=JWT_SVID_TTL_SECONDS)
-    return Instance(admin_token=token, org_id=org_id, identity_id=identity["id"], jwt_svid=svid)
+    if fresh_svids is not None:
+        write_fresh_svids(authority, fresh_svids)
+    return Instance(admin_token=token, org_id=org_id, identity_id=identity["id"], jwt_svid=svid,
+                    fresh_svids=fresh_svids)
+
+
+def write_fresh_svids(authority: JwtSvidAuthority, path: Path) -> None:
+    # Each differs from the others in its jti (SPIRE adds one when the entry asks for it), not only in
+    # its ECDSA signature's random nonce: distinct whatever the signer.
+    svids = [authority.mint(WORKLOAD_SPIFFE_ID, [AUDIENCE], ttl_seconds=JWT_SVID_TTL_SECONDS,
+                            extra_claims={"jti": f"bench-{number}"}) for number in range(FRESH_SVIDS)]
+    path.write_text("\n".join(svids) + "\n")
 
 
 class SecretsApiUnavailable(RuntimeError):

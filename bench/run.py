@@ -335,9 +335,10 @@ class Provisioned:
     skipped: list[Skipped]
 
 
-def provision(server: Server, authority: JwtSvidAuthority, key_server: Server, result: BackendResult) -> Provisioned:
+def provision(server: Server, authority: JwtSvidAuthority, key_server: Server, result: BackendResult,
+              workdir: Path) -> Provisioned:
     with local_client(server.url) as client:
-        instance = set_up_instance(client, authority, key_server.url)
+        instance = set_up_instance(client, authority, key_server.url, fresh_svids=workdir / "fresh-svids.txt")
         try:
             project = set_up_secrets_project(client, instance.admin_token)
             if project.listed != len(project.secret_names):
@@ -362,7 +363,7 @@ def scale_arm(stack: ExitStack, backend: str, workdir: Path, authority: JwtSvidA
     scale_dir.mkdir()
     database = stack.enter_context(database_settings(backend))
     server = start_strongroom(stack, scale_dir, database, workers)
-    setup = provision(server, authority, key_server, scaled)
+    setup = provision(server, authority, key_server, scaled, scale_dir)
     progress(f"[{result.label}] --scale: loading a second server's database directly (bulk inserts, no API)")
     loaded = scale.load(database_url(backend, scale_dir, database), setup.instance.org_id, progress)
     scaled.load = {**loaded.as_json(), "description": loaded.describe()}
@@ -380,7 +381,7 @@ def bench_backend(backend: str, wrk: str, load: Load, args: argparse.Namespace, 
         key_server = start_key_server(stack, workdir, authority)
         database = stack.enter_context(database_settings(backend))
         servers = {STRONGROOM: start_strongroom(stack, workdir, database, workers), HELLO: start_hello(stack, workdir)}
-        setup = provision(servers[STRONGROOM], authority, key_server, result)
+        setup = provision(servers[STRONGROOM], authority, key_server, result, workdir)
         arms = [Arm.of(plan(setup.instance, setup.project, setup.skipped, servers, result), servers, result)]
         if args.scale:
             arms.append(scale_arm(stack, backend, workdir, authority, key_server, servers[HELLO], workers, result))

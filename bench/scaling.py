@@ -17,6 +17,7 @@ from wrk import Load
 # (scenario name, column title); the names are those in scenarios.py.
 COLUMNS = (
     ("oidc_login", "logins/s"),
+    ("oidc_login_fresh", "new-SVID logins/s"),
     ("get_secret", "secret reads/s"),
     ("list_secrets", "lists of 50/s"),
     ("get_identity", "bearer GETs/s"),

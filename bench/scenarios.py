@@ -61,6 +61,19 @@ def strongroom_scenarios(instance: Instance, project: SecretsProject | None) -> 
                 "/api/v1/auth/oidc-auth/login", json={"identityId": identity_id, "jwt": instance.jwt_svid}
             ),
         ),
+    ]
+    if instance.fresh_svids is not None:
+        fresh = instance.fresh_svids
+        first_fresh = fresh.read_text().split("\n", 1)[0]
+        found.append(Scenario(
+            name="oidc_login_fresh", title="OIDC login (new JWT-SVIDs)", server=STRONGROOM,
+            script="oidc_login_fresh.lua",
+            values={"BENCH_IDENTITY_ID": identity_id, "BENCH_JWT_SVID_FILE": str(fresh)},
+            probe=lambda client: client.post(
+                "/api/v1/auth/oidc-auth/login", json={"identityId": identity_id, "jwt": first_fresh}
+            ),
+        ))
+    found += [
         # For now with the admin's token: it has no use limit, so millions of requests never exhaust it.
         Scenario(
             name="get_identity", title="GET identity (bearer)", server=STRONGROOM, script="get_identity.lua",

@@ -1,7 +1,10 @@
 -- POST /api/v1/auth/oidc-auth/login: a workload trades its JWT-SVID for an
--- access token. Every request presents the same JWT-SVID (SPIRE's are reusable
--- until exp), so each one costs an ES256 verification, the identity's bindings
--- and the insert of a new access token.
+-- access token. Every request presents the same JWT-SVID, as a SPIRE agent
+-- hands its workloads the one it has until half of its life is gone: after the
+-- first, its signature is not verified again (strongroom.auth.verify.signature
+-- .VerifiedJwts), but its lifetime and the identity's bindings are checked and
+-- a new access token is inserted each time. oidc_login_fresh.lua presents a
+-- new JWT-SVID each time.
 --
 -- BENCH_IDENTITY_ID  the identity with OIDC Auth
 -- BENCH_JWT_SVID     a JWT-SVID for spiffe://example.org/workload/bench, audience strongroom

@@ -18,6 +18,7 @@ from strongroom.auth.jwt_auth.login import JwtLogin
 from strongroom.auth.last_logins import LastLogins
 from strongroom.auth.oidc.login import OidcLogin
 from strongroom.auth.spiffe_auth.login import SpiffeLogin
+from strongroom.auth.verify.signature import VerifiedJwts
 from strongroom.auth.throttle import LoginThrottle, build_login_throttle
 from strongroom.auth.token_usage import TokenUsage
 from strongroom.auth.tokens import AccessTokens
@@ -102,6 +103,7 @@ def build_services(settings: Settings, clock: Clock | None = None, *, run_migrat
     )
     tokens = AccessTokens(root_key.derive("access-token-signing"), clock, TokenUsage(database))
     last_logins = LastLogins(database, clock)
+    verified = VerifiedJwts()
     return Services(
         settings=settings,
         database=database,
@@ -113,13 +115,13 @@ def build_services(settings: Settings, clock: Clock | None = None, *, run_migrat
         sealer=SecretSealer(root_key.derive("secret-sealing")),
         last_logins=last_logins,
         oidc_login=OidcLogin(
-            keys=jwks, tokens=tokens, last_logins=last_logins, clock=clock,
+            keys=jwks, verified=verified, tokens=tokens, last_logins=last_logins, clock=clock,
             leeway_seconds=settings.jwt_leeway_seconds,
             check_discovery_issuer=settings.check_discovery_issuer,
         ),
-        jwt_login=JwtLogin(keys=jwks, tokens=tokens, last_logins=last_logins, clock=clock,
+        jwt_login=JwtLogin(keys=jwks, verified=verified, tokens=tokens, last_logins=last_logins, clock=clock,
                            leeway_seconds=settings.jwt_leeway_seconds),
-        spiffe_login=SpiffeLogin(keys=jwks, tokens=tokens, last_logins=last_logins, clock=clock,
+        spiffe_login=SpiffeLogin(keys=jwks, verified=verified, tokens=tokens, last_logins=last_logins, clock=clock,
                                  leeway_seconds=settings.jwt_leeway_seconds),
         login_throttle=build_login_throttle(
             shared_redis,

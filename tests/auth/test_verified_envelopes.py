@@ -8,8 +8,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from strongroom.auth.tokens import EXPIRED_MESSAGE, TOKEN_TYPE, AccessTokens, VerifiedEnvelopes, hash_token
+from strongroom.auth.tokens import EXPIRED_MESSAGE, TOKEN_TYPE, AccessTokens, hash_token
 from strongroom.errors import TokenError
+from strongroom.recent import MostRecentlyUsed
 
 
 class Clock:
@@ -64,11 +65,12 @@ def test_a_token_of_another_signing_key_is_never_kept(tokens: AccessTokens) -> N
     assert tokens._verified.get(hash_token(foreign)) is None
 
 
-def test_the_least_recently_used_envelope_goes_first() -> None:
-    kept = VerifiedEnvelopes(capacity=2)
-    kept.keep(b"a", {"n": 1})
-    kept.keep(b"b", {"n": 2})
+def test_the_least_recently_used_entry_goes_first() -> None:
+    kept: MostRecentlyUsed[bytes, dict[str, int]] = MostRecentlyUsed(capacity=2)
+    kept.put(b"a", {"n": 1})
+    kept.put(b"b", {"n": 2})
     assert kept.get(b"a") == {"n": 1}
-    kept.keep(b"c", {"n": 3})
+    kept.put(b"c", {"n": 3})
     assert kept.get(b"b") is None
     assert kept.get(b"a") == {"n": 1} and kept.get(b"c") == {"n": 3}
+    assert len(kept) == 2

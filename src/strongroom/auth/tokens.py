@@ -15,9 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +28,7 @@ from strongroom.auth.token_usage import TokenUsage
 from strongroom.auth.trusted_ips import ip_allowed
 from strongroom.clock import Clock
 from strongroom.errors import BadRequest, Forbidden, TokenError, Unauthorized
+from strongroom.recent import MostRecentlyUsed
 from strongroom.store.generations import ACCESS_GENERATION
 from strongroom.store.models import (
     AccessTokenPolicy,
@@ -166,41 +165,17 @@ def _lifetime(ttl: int, remaining_budget: float | None) -> int | None:
     return int(min(limits)) if limits else None
 
 
-class VerifiedEnvelopes:
-    """Payloads of access tokens whose JWT envelope (HS256 signature, claims) was verified, by the
-    SHA-256 of the whole token string, most recently used kept.
-
-    A workload presents one token over and over; verifying the same bytes under the same key again
-    would give the same answer, so the answer is kept. Only the envelope: its expiry is checked
-    again on every use, and the database checks (revocation, the current token, expiry, trusted IPs,
-    the identity's organisation) run on every request whatever this holds.
-    """
-
-    def __init__(self, capacity: int = 4096) -> None:
-        self._capacity = capacity
-        self._payloads: OrderedDict[bytes, dict[str, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, digest: bytes) -> dict[str, Any] | None:
-        with self._lock:
-            payload = self._payloads.get(digest)
-            if payload is not None:
-                self._payloads.move_to_end(digest)
-            return payload
-
-    def keep(self, digest: bytes, payload: dict[str, Any]) -> None:
-        with self._lock:
-            self._payloads[digest] = payload
-            if len(self._payloads) > self._capacity:
-                self._payloads.popitem(last=False)
-
-
 class AccessTokens:
     def __init__(self, signing_key: bytes, clock: Clock, usage: TokenUsage) -> None:
         self.usage = usage
         self._signing_key = signing_key
         self._clock = clock
-        self._verified = VerifiedEnvelopes()
+        # Payloads of tokens whose JWT envelope (HS256 signature, claims) verified, by the SHA-256 of the
+        # whole token string. A workload presents one token over and over, and the same bytes under the same
+        # key verify the same way. Only the envelope: its expiry is checked again on every use, and the
+        # database checks (revocation, the current token, expiry, trusted IPs, the identity's organisation)
+        # run on every request whatever this holds.
+        self._verified: MostRecentlyUsed[bytes, dict[str, Any]] = MostRecentlyUsed(4096)
 
     # -- the JWT envelope -------------------------------------------------
 
@@ -293,7 +268,7 @@ class AccessTokens:
             payload = self._decode(token)
             if payload.get("authTokenType") != TOKEN_TYPE:
                 raise TokenError(MALFORMED_MESSAGE)
-            self._verified.keep(digest, payload)
+            self._verified.put(digest, payload)
         # As PyJWT decides it (wall clock, no leeway): a kept payload expires like a fresh one.
         elif "exp" in payload and payload["exp"] <= time.time():
             raise TokenError(EXPIRED_MESSAGE)

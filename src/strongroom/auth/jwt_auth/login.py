@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from strongroom.auth.jwt_auth.config import AUTH_METHOD, key_source
 from strongroom.auth.keys.cache import JwksCache
 from strongroom.auth.verify import bindings
-from strongroom.auth.verify.signature import verify_presented_jwt
+from strongroom.auth.verify.signature import VerifiedJwts, verify_presented_jwt
 from strongroom.auth.last_logins import LastLogins
 from strongroom.auth.logins import method_config, mint_after_login
 from strongroom.auth.tokens import AccessTokens, MintedToken
@@ -20,6 +20,7 @@ from strongroom.store.unit_of_work import UnitOfWork
 @dataclass(frozen=True)
 class JwtLogin:
     keys: JwksCache
+    verified: VerifiedJwts  # shared by the login methods
     tokens: AccessTokens
     last_logins: LastLogins
     clock: Clock
@@ -36,8 +37,8 @@ class JwtLogin:
             work.commit()  # nothing written yet; don't hold SQLite's write lock across a key fetch
 
         # 1–3. Header and alg, the key by kid, signature and lifetime.
-        claims = verify_presented_jwt(token, key_source(config), self.keys, self.leeway_seconds, self.clock.timestamp(),
-                                      keys_may_block=keys_may_block)
+        claims = verify_presented_jwt(token, key_source(config), self.keys, self.verified, self.leeway_seconds,
+                                      self.clock.timestamp(), keys_may_block=keys_may_block)
 
         # 4. The bindings, as OIDC Auth's.
         bindings.check_issuer(config.bound_issuer, claims)

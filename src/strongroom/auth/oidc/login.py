@@ -14,7 +14,7 @@ from strongroom.auth.keys.cache import JwksCache
 from strongroom.auth.keys.sources import OidcDiscoverySource, discovery_base_url
 from strongroom.auth.last_logins import LastLogins
 from strongroom.auth.logins import method_config, mint_after_login
-from strongroom.auth.verify.signature import verify_presented_jwt
+from strongroom.auth.verify.signature import VerifiedJwts, verify_presented_jwt
 from strongroom.auth.tokens import AccessTokens, MintedToken
 from strongroom.clock import Clock
 from strongroom.errors import NotFound
@@ -25,6 +25,7 @@ from strongroom.store.unit_of_work import UnitOfWork
 @dataclass(frozen=True)
 class OidcLogin:
     keys: JwksCache
+    verified: VerifiedJwts  # shared by the login methods
     tokens: AccessTokens
     last_logins: LastLogins
     clock: Clock
@@ -54,7 +55,7 @@ class OidcLogin:
         # 1–3. A compact JWS of sane size whose alg JWT-SVIDs may use; the issuer's key named by
         # kid (from the discovery document's jwks_uri), of a type that fits alg; the signature,
         # then exp (required), nbf and iat.
-        claims = verify_presented_jwt(token, self.key_source(config), self.keys, self.leeway_seconds,
+        claims = verify_presented_jwt(token, self.key_source(config), self.keys, self.verified, self.leeway_seconds,
                                       self.clock.timestamp(), keys_may_block=keys_may_block)
 
         # 4. The method's bindings: issuer, subject, audiences, claims.

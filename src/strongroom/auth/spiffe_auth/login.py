@@ -14,7 +14,7 @@ from strongroom.auth.keys.cache import JwksCache
 from strongroom.auth.verify.bindings import audiences_of
 from strongroom.auth.verify.globs import matches, split_patterns
 from strongroom.auth.verify.refusals import LoginRefused, Refusal
-from strongroom.auth.verify.signature import verify_presented_jwt
+from strongroom.auth.verify.signature import VerifiedJwts, verify_presented_jwt
 from strongroom.auth.spiffe_auth.config import AUTH_METHOD, key_source
 from strongroom.auth.last_logins import LastLogins
 from strongroom.auth.logins import method_config, mint_after_login
@@ -29,6 +29,7 @@ from strongroom.store.unit_of_work import UnitOfWork
 @dataclass(frozen=True)
 class SpiffeLogin:
     keys: JwksCache
+    verified: VerifiedJwts  # shared by the login methods
     tokens: AccessTokens
     last_logins: LastLogins
     clock: Clock
@@ -45,8 +46,8 @@ class SpiffeLogin:
             work.commit()  # nothing written yet; don't hold SQLite's write lock across a key fetch
 
         # 1–3. Header and alg, the bundle key by kid, signature and lifetime.
-        claims = verify_presented_jwt(token, key_source(config), self.keys, self.leeway_seconds, self.clock.timestamp(),
-                                      keys_may_block=keys_may_block)
+        claims = verify_presented_jwt(token, key_source(config), self.keys, self.verified, self.leeway_seconds,
+                                      self.clock.timestamp(), keys_may_block=keys_may_block)
 
         # 4. The subject: a valid SPIFFE ID, of our trust domain, matching an allowed ID.
         try:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import time
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
@@ -11,6 +14,7 @@ from strongroom.auth.keys.sources import KeySource
 from strongroom.auth.verify.jws import JwsHeader, read_jws_header
 from strongroom.auth.keys.jwk import SigningKey
 from strongroom.auth.verify.refusals import LoginRefused, Refusal
+from strongroom.recent import MostRecentlyUsed
 
 # Tokens without a kid are tried against each fitting key, but only this many
 # (Infisical's limit), so one login cannot cost unbounded signature checks.
@@ -64,7 +68,8 @@ def _decode(token: str, key: SigningKey, alg: str, leeway: int) -> dict[str, Any
 
 
 def verify_signature_and_lifetime(token: str, header: JwsHeader, keys: list[SigningKey], leeway: int,
-                                  now: float) -> dict[str, Any]:
+                                  now: float) -> tuple[SigningKey, dict[str, Any]]:
+    """The key the signature verified with, and the claims."""
     claims: dict[str, Any] | None = None
     for key in keys:
         try:
@@ -95,18 +100,73 @@ def verify_signature_and_lifetime(token: str, header: JwsHeader, keys: list[Sign
     iat = claims.get("iat")
     if iat is not None and (not isinstance(iat, (int, float)) or isinstance(iat, bool) or iat > now + leeway):
         raise LoginRefused(Refusal.BAD_ISSUED_AT, detail="not a number in the past")
-    return claims
+    return key, claims
 
 
-def verify_presented_jwt(token: str, source: KeySource, keys: JwksCache, leeway: int, now: float, *,
-                         keys_may_block: bool = True) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Verified:
+    key: SigningKey  # the very object, of the key set of the moment, that the signature verified with
+    claims: dict[str, Any]
+
+
+class VerifiedJwts:
+    """The claims of presented JWTs whose signature verified, by the SHA-256 of the whole token.
+
+    SPIRE's agent hands a workload the same JWT-SVID until less than half of its
+    life is left, and hands that one to every workload of the same SPIFFE ID on
+    its node: a rollout's pods, or a workload logging in again, present the same
+    bytes over and over. Those bytes verify under the same key the same way each
+    time, so the answer is kept, and only that answer. A kept token counts as
+    signed only while the key that verified it is still one the key source
+    publishes (the same key object of the current key set: a refetched or
+    rotated set verifies afresh); its lifetime is checked again on every login,
+    as the first check made it; the bindings are checked after, as for any token.
+    """
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self._verified: MostRecentlyUsed[bytes, _Verified] = MostRecentlyUsed(capacity)
+
+    def get(self, digest: bytes, candidates: list[SigningKey]) -> dict[str, Any] | None:
+        verified = self._verified.get(digest)
+        if verified is None or not any(key is verified.key for key in candidates):
+            return None
+        return verified.claims
+
+    def keep(self, digest: bytes, key: SigningKey, claims: dict[str, Any]) -> None:
+        self._verified.put(digest, _Verified(key, claims))
+
+
+def _check_lifetime_again(claims: dict[str, Any], leeway: int, now: float) -> None:
+    """The lifetime checks of the first verification (PyJWT's, on the wall clock, then ours), made now."""
+    wall_clock = time.time()
+    if "iat" in claims and int(claims["iat"]) > wall_clock + leeway:
+        raise LoginRefused(Refusal.BAD_ISSUED_AT, detail="issued in the future")
+    if "nbf" in claims and int(claims["nbf"]) > wall_clock + leeway:
+        raise LoginRefused(Refusal.NOT_YET_VALID)
+    if int(claims["exp"]) <= wall_clock - leeway:
+        raise LoginRefused(Refusal.EXPIRED)
+    if "iat" in claims and claims["iat"] > now + leeway:
+        raise LoginRefused(Refusal.BAD_ISSUED_AT, detail="not a number in the past")
+
+
+def verify_presented_jwt(token: str, source: KeySource, keys: JwksCache, verified: VerifiedJwts, leeway: int,
+                         now: float, *, keys_may_block: bool = True) -> dict[str, Any]:
     """Steps 1–3 of every JWT login: the JOSE header, the issuer's key by ``kid``, signature and lifetime.
 
     ``keys_may_block=False``: raise KeysNotAtHand rather than fetch keys (see ``JwksCache.signing_keys``).
+    The claims are not to be changed: the same dict may answer the next presentation of the token.
     """
     header = read_jws_header(token)
     try:
         candidates = keys.signing_keys(source, header.kid, may_block=keys_may_block)
     except KeySourceUnavailable as exc:
         raise LoginRefused(Refusal.KEY_SOURCE_UNAVAILABLE, source=source.describe(), detail=str(exc)) from None
-    return verify_signature_and_lifetime(token, header, choose_keys(candidates, header), leeway, now)
+    fitting = choose_keys(candidates, header)
+    digest = hashlib.sha256(token.encode()).digest()
+    claims = verified.get(digest, fitting)
+    if claims is not None:
+        _check_lifetime_again(claims, leeway, now)
+        return claims
+    key, claims = verify_signature_and_lifetime(token, header, fitting, leeway, now)
+    verified.keep(digest, key, claims)
+    return claims
