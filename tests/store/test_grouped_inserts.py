@@ -1,4 +1,4 @@
-"""On PostgreSQL, token records inserted at once share a statement; no row is lost or refused for another's sake."""
+"""Token records inserted at about the same time share a statement; no row is lost or refused for another's sake."""
 
 from __future__ import annotations
 
@@ -12,26 +12,14 @@ from sqlalchemy.exc import IntegrityError
 
 from strongroom.auth.tokens import TOKEN_RECORDS, MintedToken, TokenPolicy
 from strongroom.store.db import Database
-from strongroom.store.generations import libpq_conninfo
-from strongroom.store.grouped_inserts import GroupedInserts, insert_alone
+from strongroom.store.grouped_inserts import GroupedInserts, PostgresqlGroupedInserts, grouped_inserts, insert_alone
 from strongroom.store.models import IdentityAccessToken
 from strongroom.spiffe.dev_spire import DiscoveryProvider, JwtSvidAuthority
 from tests.conftest import AUDIENCE, SPIFFE_ID, Api
 
 
-def _postgresql(api: Api) -> Database:
-    database = api.server.services.database
-    if database.is_sqlite:
-        pytest.skip("SQLite's commit has no round trip to wait on: a login writes its token record in its unit of work")
-    return database
-
-
-def _grouped(database: Database, application_name: str | None = None) -> GroupedInserts:
-    engine = database.autocommit_sessions.kw["bind"]
-    if application_name is not None:
-        engine = create_engine(engine.url.update_query_dict({"application_name": application_name}),
-                               isolation_level="AUTOCOMMIT")
-    return GroupedInserts(libpq_conninfo(engine), TOKEN_RECORDS, engine.dialect, insert_alone(engine, TOKEN_RECORDS))
+def _grouped(database: Database) -> GroupedInserts:
+    return grouped_inserts(database.autocommit_sessions.kw["bind"], TOKEN_RECORDS)
 
 
 def _run(grouped: GroupedInserts, scenario: Callable[[], Awaitable[None]]) -> None:
@@ -55,7 +43,7 @@ def _written(api: Api, minted: list[MintedToken]) -> int:
 
 
 def test_rows_handed_in_at_once_share_statements_and_all_land(api: Api) -> None:
-    database = _postgresql(api)
+    database = api.server.services.database
     grouped = _grouped(database)
     identity_id = api.create_identity()
     minted = [_minted(api, identity_id) for _ in range(50)]
@@ -73,7 +61,7 @@ def test_rows_handed_in_at_once_share_statements_and_all_land(api: Api) -> None:
 
 
 def test_a_refused_row_fails_its_own_request_and_no_other(api: Api) -> None:
-    database = _postgresql(api)
+    database = api.server.services.database
     grouped = _grouped(database)
     identity_id = api.create_identity()
     good = [_minted(api, identity_id) for _ in range(4)]
@@ -96,7 +84,7 @@ async def _collect(scenario: Callable[[], Awaitable[list[Any]]], into: list[Any]
 
 def test_a_row_already_in_is_written_not_refused(api: Api) -> None:
     # A statement that broke off after its commit left its rows in: written alone again, they are no conflict.
-    database = _postgresql(api)
+    database = api.server.services.database
     grouped = _grouped(database)
     minted = _minted(api, api.create_identity())
     insert_alone(database.engine, TOKEN_RECORDS)(minted.record)
@@ -109,7 +97,7 @@ def test_a_row_already_in_is_written_not_refused(api: Api) -> None:
 
 
 def test_a_cancelled_request_strands_nobody(api: Api) -> None:
-    database = _postgresql(api)
+    database = api.server.services.database
     grouped = _grouped(database)
     identity_id = api.create_identity()
 
@@ -130,9 +118,14 @@ def test_a_cancelled_request_strands_nobody(api: Api) -> None:
 
 
 def test_a_cut_connection_loses_no_row_and_is_replaced(api: Api) -> None:
-    database = _postgresql(api)
+    database = api.server.services.database
+    if database.is_sqlite:
+        pytest.skip("an embedded database has no connection to cut")
     name = "strongroom-grouped-inserts-test"
-    grouped = _grouped(database, application_name=name)
+    engine = database.autocommit_sessions.kw["bind"]
+    grouped = PostgresqlGroupedInserts(
+        create_engine(engine.url.update_query_dict({"application_name": name}), isolation_level="AUTOCOMMIT"),
+        TOKEN_RECORDS)
     identity_id = api.create_identity()
     minted = [_minted(api, identity_id) for _ in range(3)]
 
@@ -152,7 +145,7 @@ def test_a_cut_connection_loses_no_row_and_is_replaced(api: Api) -> None:
 
 
 def test_a_call_from_another_event_loop_writes_synchronously(api: Api) -> None:
-    database = _postgresql(api)
+    database = api.server.services.database
     grouped = _grouped(database)
     identity_id = api.create_identity()
     minted = [_minted(api, identity_id) for _ in range(2)]
@@ -168,7 +161,7 @@ def test_a_call_from_another_event_loop_writes_synchronously(api: Api) -> None:
 
 
 def test_closing_writes_what_is_pending_first(api: Api) -> None:
-    database = _postgresql(api)
+    database = api.server.services.database
     grouped = _grouped(database)
     identity_id = api.create_identity()
     minted = [_minted(api, identity_id) for _ in range(10)]
@@ -185,7 +178,7 @@ def test_closing_writes_what_is_pending_first(api: Api) -> None:
 
 
 def test_a_row_lacking_a_column_without_default_is_refused(api: Api) -> None:
-    database = _postgresql(api)
+    database = api.server.services.database
     grouped = _grouped(database)
     record = dict(_minted(api, api.create_identity()).record)
     del record["created_at"]
@@ -198,14 +191,9 @@ def test_a_row_lacking_a_column_without_default_is_refused(api: Api) -> None:
     assert grouped.statements == 0
 
 
-def test_logins_write_their_token_records_grouped_on_postgresql(
+def test_logins_write_their_token_records_grouped(
         api: Api, provider: DiscoveryProvider, authority: JwtSvidAuthority) -> None:
-    database = api.server.services.database
-    grouped = database.grouped_inserts(TOKEN_RECORDS)
-    if database.is_sqlite:
-        assert grouped is None
-        return
-    assert grouped is not None
+    grouped = api.server.services.database.grouped_inserts(TOKEN_RECORDS)
     identity_id = api.identity_with_oidc(provider, role="member")
     # The first login fetches the issuer's keys, so it runs in a worker thread and writes its record there.
     assert api.probe(api.access_token(identity_id, authority.mint(SPIFFE_ID, [AUDIENCE]))).status_code == 200

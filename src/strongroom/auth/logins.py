@@ -54,9 +54,10 @@ class Login(Protocol):
 
 def _login_in_unit_of_work(database: Database, login: Login, identity_id: str, token: str, keys_may_block: bool,
                            generations: Generations | None = None, write: bool = True) -> MintedToken:
-    # A login reads, then writes one row (its token record): no transaction needs to span the two.
+    # A login reads, then writes one row (its token record): no transaction needs to span the two, and
+    # without ``write`` this unit only reads (on SQLite, then, it takes no write lock).
     # Core statements only, so no ORM session is ever made on this unit of work.
-    with database.unit_of_work(database.autocommit_sessions) as work:
+    with database.unit_of_work(database.autocommit_sessions if write else database.read_sessions) as work:
         if generations is not None:
             work.use_generations(generations)
         minted = login(work, identity_id, token, keys_may_block=keys_may_block)
@@ -73,17 +74,15 @@ async def run_login(database: Database, login: Login, identity_id: str, token: s
     begun and committed in one place; the first stops before writing anything."""
     # The change counters awaited first (strongroom.store.generations.SharedGenerationReads).
     generations = await database.await_generations()
-    # On PostgreSQL the token record is awaited too, in one statement with those of the logins
-    # finishing at the same time (strongroom.store.grouped_inserts); on SQLite it is written in the unit.
-    grouped = database.grouped_inserts(TOKEN_RECORDS)
     try:
         minted = _login_in_unit_of_work(database, login, identity_id, token, keys_may_block=False,
-                                        generations=generations, write=grouped is None)
+                                        generations=generations, write=False)
     except KeysNotAtHand:
         minted = await anyio.to_thread.run_sync(_login_in_unit_of_work, database, login, identity_id, token, True)
     else:
-        if grouped is not None:
-            await grouped.insert(minted.record)
+        # The token record is awaited too, in one statement and commit with those of the logins finishing
+        # at about the same time (strongroom.store.grouped_inserts).
+        await database.grouped_inserts(TOKEN_RECORDS).insert(minted.record)
     # Only a login whose token was written counts; noted now, written within a second (strongroom.auth.last_logins).
     login.last_logins.record(identity_id, minted.record["auth_method"])
     return minted.issued

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from strongroom.store.generations import (
     GenerationReader, Generations, KeptAtGeneration, SharedGenerationReads, generations_sql, libpq_conninfo,
 )
-from strongroom.store.grouped_inserts import GroupedInserts, insert_alone
+from strongroom.store.grouped_inserts import GroupedInserts, grouped_inserts
 from strongroom.store.unit_of_work import UnitOfWork
 
 
@@ -140,16 +140,12 @@ class Database:
             return self.read_generations()
         return await self._shared_reads()
 
-    def grouped_inserts(self, table: Table) -> GroupedInserts | None:
-        """On PostgreSQL, inserts into ``table`` awaited on the event loop, those made at once in one
-        statement and commit (GroupedInserts); None on SQLite, whose commit has no round trip to wait on."""
-        if self.is_sqlite:
-            return None
+    def grouped_inserts(self, table: Table) -> GroupedInserts:
+        """Inserts into ``table`` awaited on the event loop, those made at about the same time written
+        in one statement and one commit (strongroom.store.grouped_inserts)."""
         grouped = self._grouped_inserts.get(table)
         if grouped is None:
-            engine = self.autocommit_sessions.kw["bind"]
-            grouped = self._grouped_inserts[table] = GroupedInserts(
-                libpq_conninfo(engine), table, engine.dialect, insert_alone(engine, table))
+            grouped = self._grouped_inserts[table] = grouped_inserts(self.autocommit_sessions.kw["bind"], table)
         return grouped
 
     async def close_async(self) -> None:

@@ -1,21 +1,23 @@
-"""On PostgreSQL: rows that requests of one event loop insert at the same time go in one statement and one commit.
+"""Rows that requests of one event loop insert at about the same time go in one statement and one commit.
 
-A login's one write is the INSERT of its token record. It commits by itself,
-and that commit waits for PostgreSQL to flush its WAL to disk. Run
-synchronously, that wait holds up the event loop and every request on it,
-once per login. Here a request awaits its row instead, so the loop serves
-other requests meanwhile. Rows handed in while a statement is on the wire
-go in the next statement together: one round trip and one flush for all of
+A login's one write is the INSERT of its token record, committed by itself.
+On PostgreSQL that commit waits for the WAL to be flushed to disk; run
+synchronously, the wait holds up the event loop and every request on it,
+once per login. On SQLite the commit is the work itself: a pooled
+connection, ``BEGIN IMMEDIATE``, the statement and the commit cost more than
+the row. Here a request awaits its row instead. Rows handed in while a write
+is under way (on PostgreSQL, on the wire; on SQLite, before the loop's next
+turn) go in the next write together: one statement and one commit for all of
 them (group commit). Each request still returns only after its own row is
 committed.
 
-The statement goes over an async connection of its own (psycopg). When it
-fails (a lost connection, a row the database refuses, a call from another
-event loop), each row of the failed statement is written alone by
-``fallback``, a synchronous insert, whose error, if any, is that row's
-request's own. A row whose statement broke off mid-way may have been
-committed nonetheless; ``fallback`` must treat a row already there as
-written (``on_conflict_do_nothing``).
+When a write fails (a lost connection, a row the database refuses), each of
+its rows is written alone by ``fallback``, a synchronous insert, whose
+error, if any, is that row's request's own. A row whose statement broke off
+mid-way may have been committed nonetheless; ``fallback`` treats a row
+already there as written (``ON CONFLICT DO NOTHING`` on the primary key).
+A call from an event loop other than the first one's is written by
+``fallback`` too.
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ from collections.abc import Callable, Mapping
 from contextlib import suppress
 from typing import Any
 
-from sqlalchemy import Engine, Table
+from sqlalchemy import Engine, Table, insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.engine import Dialect
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from strongroom.store.generations import libpq_conninfo
 from strongroom.store.loop_connection import LoopConnection
 
 log = logging.getLogger(__name__)
@@ -44,9 +47,10 @@ _WRITE_ALONE = object()
 
 
 def insert_alone(engine: Engine, table: Table) -> Callable[[Row], None]:
-    """The fallback: one row, one INSERT on a pooled connection of ``engine`` (in autocommit)."""
+    """The fallback: one row, one INSERT on a pooled connection of ``engine``, committed."""
+    dialect_insert = sqlite_insert if engine.dialect.name == "sqlite" else postgresql_insert
     # A row whose grouped statement broke off may be in already: then it is written, not a conflict.
-    statement = postgresql_insert(table).on_conflict_do_nothing(index_elements=list(table.primary_key.columns))
+    statement = dialect_insert(table).on_conflict_do_nothing(index_elements=list(table.primary_key.columns))
 
     def insert(row: Row) -> None:
         with engine.connect() as connection:
@@ -57,19 +61,18 @@ def insert_alone(engine: Engine, table: Table) -> Callable[[Row], None]:
 
 
 class GroupedInserts:
-    def __init__(self, conninfo: str, table: Table, dialect: Dialect, fallback: Callable[[Row], None]) -> None:
-        self._connection = LoopConnection(conninfo)
+    """What both databases share: rows queued with a future each, one writer task, answers, fallback."""
+
+    def __init__(self, table: Table, fallback: Callable[[Row], None]) -> None:
         self._table = table
         self._fallback = fallback
         self._columns = [column.name for column in table.columns]
         # Every column is written, so a row must name each one that has a default or may not be NULL:
-        # this does not apply defaults as SQLAlchemy's INSERT would.
+        # no defaults are applied here.
         self._required = frozenset(column.name for column in table.columns
                                    if column.default is not None or not column.nullable)
-        # As SQLAlchemy converts them for this dialect (aware datetimes in UTC, bytes, booleans).
-        self._processors = [column.type.bind_processor(dialect) for column in table.columns]
-        self._sql_by_size: dict[int, str] = {}
-        self._pending: list[tuple[tuple[Any, ...], Row, asyncio.Future[Any]]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending: list[tuple[Row, asyncio.Future[Any]]] = []
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
         self.statements = 0  # statements issued: fewer than the rows written, under load
@@ -79,12 +82,14 @@ class GroupedInserts:
         missing = self._required - row.keys()
         if missing:
             raise ValueError(f"a row of {self._table.name} lacks {', '.join(sorted(missing))}")
-        if self._closed or not self._connection.serves_this_loop():
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        if self._closed or loop is not self._loop:
             self._fallback(row)
             return
-        loop = asyncio.get_running_loop()
         written = loop.create_future()
-        self._pending.append((self._values(row), row, written))
+        self._pending.append((row, written))
         if self._writer is None:
             # Started on the loop's next turn, so the rows handed in before it go in its first statement.
             self._writer = loop.create_task(self._write_pending())
@@ -93,18 +98,15 @@ class GroupedInserts:
         if await written is _WRITE_ALONE:
             self._fallback(row)
 
-    def _values(self, row: Row) -> tuple[Any, ...]:
-        return tuple(value if process is None or value is None else process(value)
-                     for value, process in zip(map(row.get, self._columns), self._processors))
-
     async def _write_pending(self) -> None:
         try:
             while self._pending:
                 batch = self._pending[:MAX_ROWS_PER_STATEMENT]
                 del self._pending[:MAX_ROWS_PER_STATEMENT]
                 outcome: Any = None
+                self.statements += 1
                 try:
-                    await self._write([values for values, _, _ in batch])
+                    await self._write([row for row, _ in batch])
                 except Exception as exc:
                     log.warning("a grouped insert into %s failed (%s); its %d row(s) are written one by one",
                                 self._table.name, type(exc).__name__, len(batch))
@@ -117,18 +119,50 @@ class GroupedInserts:
             self._writer = None
 
     @staticmethod
-    def _answer(batch: list[tuple[tuple[Any, ...], Row, asyncio.Future[Any]]], outcome: Any) -> None:
-        for _, _, written in batch:
+    def _answer(batch: list[tuple[Row, asyncio.Future[Any]]], outcome: Any) -> None:
+        for _, written in batch:
             if not written.done():  # not cancelled meanwhile
                 written.set_result(outcome)
 
-    async def _write(self, rows: list[tuple[Any, ...]]) -> None:
+    async def _write(self, rows: list[Row]) -> None:
+        raise NotImplementedError
+
+    async def _close_connection(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        """Write what is pending, then close what the writes went over (on the loop they ran on, at shutdown).
+        Rows handed in afterwards are written by ``fallback``."""
+        if self._loop is not None and self._loop is not asyncio.get_running_loop():
+            return
+        self._closed = True
+        if self._writer is not None:
+            with suppress(Exception):
+                await asyncio.shield(self._writer)
+        await self._close_connection()
+
+
+class PostgresqlGroupedInserts(GroupedInserts):
+    """One multi-row INSERT in autocommit, awaited on an async connection of its own (psycopg)."""
+
+    def __init__(self, engine: Engine, table: Table) -> None:
+        super().__init__(table, insert_alone(engine, table))
+        self._connection = LoopConnection(libpq_conninfo(engine))
+        # As SQLAlchemy converts them for this dialect (aware datetimes in UTC, bytes, booleans).
+        self._processors = [column.type.bind_processor(engine.dialect) for column in table.columns]
+        self._sql_by_size: dict[int, str] = {}
+
+    def _values(self, row: Row) -> list[Any]:
+        return [value if process is None or value is None else process(value)
+                for value, process in zip(map(row.get, self._columns), self._processors)]
+
+    async def _write(self, rows: list[Row]) -> None:
         import psycopg
 
-        self.statements += 1
         try:
             connection = await self._connection.get()
-            await connection.execute(self._sql(connection, len(rows)), [value for row in rows for value in row])
+            await connection.execute(self._sql(connection, len(rows)),
+                                     [value for row in rows for value in self._values(row)])
         except psycopg.Error:
             connection = self._connection.current
             # A refused row leaves the connection idle and fit for the next statement; anything else drops it.
@@ -153,13 +187,24 @@ class GroupedInserts:
             ).as_string(connection)
         return sql
 
-    async def close(self) -> None:
-        """Write what is pending, then close the async connection (on the loop that opened it, at shutdown).
-        Rows handed in afterwards are written by ``fallback``."""
-        if not self._connection.serves_this_loop():
-            return
-        self._closed = True
-        if self._writer is not None:
-            with suppress(Exception):
-                await asyncio.shield(self._writer)
+    async def _close_connection(self) -> None:
         await self._connection.close()
+
+
+class SqliteGroupedInserts(GroupedInserts):
+    """The rows in one transaction on a pooled connection, run on the loop: SQLite has no round trip to await."""
+
+    def __init__(self, engine: Engine, table: Table) -> None:
+        super().__init__(table, insert_alone(engine, table))
+        self._engine = engine
+        self._statement = insert(table)
+
+    async def _write(self, rows: list[Row]) -> None:
+        with self._engine.begin() as connection:  # BEGIN IMMEDIATE (strongroom.store.db)
+            connection.execute(self._statement, [{name: row.get(name) for name in self._columns} for row in rows])
+
+
+def grouped_inserts(engine: Engine, table: Table) -> GroupedInserts:
+    if engine.dialect.name == "sqlite":
+        return SqliteGroupedInserts(engine, table)
+    return PostgresqlGroupedInserts(engine, table)
