@@ -1,0 +1,50 @@
+"""The hot routes are tried first, and only where no other route could answer their requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi import APIRouter, Response
+from fastapi.routing import APIRoute
+
+from strongroom.api.routing import hot_routes_first
+from strongroom.app import create_app
+from strongroom.web.direct_calls import direct_call
+from tests.conftest import Api
+
+
+def _paths(routes: list[Any]) -> list[str]:
+    return [f"{sorted(route.methods)[0]} {route.path}" for route in routes]
+
+
+def test_the_routes_workloads_call_come_first(api: Api) -> None:
+    app = create_app(api.server.services)
+    routes = [route for route in app.router.routes if isinstance(route, APIRoute)]
+    hot = [route for route in routes if direct_call(route) is not None]
+    assert routes[:len(hot)] == hot
+    order = _paths(routes)
+    assert order.index("POST /api/v1/auth/oidc-auth/login") < order.index("POST /api/v3/secrets/raw/{secret_name}")
+    # Among themselves, as declared: a secret named "id" is read by name, not taken for the by-id route.
+    assert order.index("GET /api/v3/secrets/raw/{secret_name}") < order.index("GET /api/v3/secrets/raw/id/{secret_id}")
+
+
+def test_a_route_is_not_moved_ahead_of_one_that_could_answer_its_requests() -> None:
+    router = APIRouter()
+
+    @router.get("/items/{name}")
+    async def item(name: str) -> dict[str, str]:  # not called directly: it returns a dict
+        return {"name": name}
+
+    @router.get("/items/special")
+    async def special() -> Response:  # called directly; GET /items/special also matches the route above
+        return Response("special")
+
+    @router.post("/orders")
+    async def order() -> Response:
+        return Response("ordered")
+
+    with pytest.raises(RuntimeError, match="/items/special cannot be tried before"):
+        hot_routes_first(list(router.routes))
+    del router.routes[1]
+    assert _paths(hot_routes_first(list(router.routes))) == ["POST /orders", "GET /items/{name}"]
