@@ -64,13 +64,14 @@ def strongroom_scenarios(instance: Instance, project: SecretsProject | None) -> 
     ]
     if instance.fresh_svids is not None:
         fresh = instance.fresh_svids
-        first_fresh = fresh.read_text().split("\n", 1)[0]
+        # The last line: the load starts at the first, and would find this one verified already.
+        probe_svid = fresh.read_text().split()[-1]
         found.append(Scenario(
             name="oidc_login_fresh", title="OIDC login (new JWT-SVIDs)", server=STRONGROOM,
             script="oidc_login_fresh.lua",
             values={"BENCH_IDENTITY_ID": identity_id, "BENCH_JWT_SVID_FILE": str(fresh)},
             probe=lambda client: client.post(
-                "/api/v1/auth/oidc-auth/login", json={"identityId": identity_id, "jwt": first_fresh}
+                "/api/v1/auth/oidc-auth/login", json={"identityId": identity_id, "jwt": probe_svid}
             ),
         ))
     found += [

@@ -163,9 +163,10 @@ def create_app(services: Services) -> FastAPI:
             flushing.cancel()
             with suppress(asyncio.CancelledError):
                 await flushing
+            # The grouped token writes first: a login they finish notes its last login, which the flush writes.
+            await services.database.close_async()
             services.flush_bookkeeping()
             services.token_cleanup.stop()
-            await services.database.close_async()
 
     app = FastAPI(
         title="Strongroom",

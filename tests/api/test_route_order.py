@@ -48,3 +48,32 @@ def test_a_route_is_not_moved_ahead_of_one_that_could_answer_its_requests() -> N
         hot_routes_first(list(router.routes))
     del router.routes[1]
     assert _paths(hot_routes_first(list(router.routes))) == ["POST /orders", "GET /items/{name}"]
+
+
+def test_routes_that_share_a_path_through_different_segments_are_not_reordered() -> None:
+    router = APIRouter()
+
+    @router.get("/workspace/environments/{environment_id}")
+    async def environment(environment_id: str) -> dict[str, str]:
+        return {"id": environment_id}
+
+    @router.get("/workspace/{project_id}/environments")
+    async def environments(project_id: str) -> Response:  # both match /workspace/environments/environments
+        return Response(project_id)
+
+    with pytest.raises(RuntimeError, match="cannot be tried before"):
+        hot_routes_first(list(router.routes))
+
+
+def test_a_parameter_that_cannot_take_a_literal_does_not_stop_the_reordering() -> None:
+    router = APIRouter()
+
+    @router.get("/orders/{number:int}")
+    async def by_number(number: int) -> dict[str, int]:
+        return {"number": number}
+
+    @router.get("/orders/latest")
+    async def latest() -> Response:  # "latest" is no int
+        return Response("latest")
+
+    assert _paths(hot_routes_first(list(router.routes))) == ["GET /orders/latest", "GET /orders/{number:int}"]

@@ -215,11 +215,11 @@ def test_agent_recovers_when_the_server_is_stopped_and_restarted(
     agents.append(agent)
     agent.wait_for_file("DSN=one\nKEY=k\nPRICE=$5\n")
 
-    # Every token the agent holds was issued or renewed before this moment, so each has expired two
-    # seconds later. Waiting for that (not for a number of backoffs, which a fast machine gets through
-    # sooner) makes the agent meet an expired token when the server is back and log in again.
-    last_issue_possible = time.monotonic()
     server_process.stop()
+    # Every token the agent holds was issued or renewed before the server stopped, so each has expired
+    # two seconds later. Waiting for that (not for a number of backoffs, which a fast machine gets
+    # through sooner) makes the agent meet an expired token when the server is back and log in again.
+    last_issue_possible = time.monotonic()
     agent.wait_for_log("cannot reach Strongroom", count=3)
     assert agent.process.poll() is None  # still running
     time.sleep(max(0.0, last_issue_possible + 2.5 - time.monotonic()))

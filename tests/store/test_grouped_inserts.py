@@ -22,6 +22,20 @@ def _grouped(database: Database) -> GroupedInserts:
     return grouped_inserts(database.autocommit_sessions.kw["bind"], TOKEN_RECORDS)
 
 
+def _named(database: Database, application_name: str) -> PostgresqlGroupedInserts:
+    """Inserts over an async connection that pg_stat_activity shows under ``application_name``."""
+    engine = database.autocommit_sessions.kw["bind"]
+    named = create_engine(engine.url.update_query_dict({"application_name": application_name}),
+                          isolation_level="AUTOCOMMIT")
+    return PostgresqlGroupedInserts(named, TOKEN_RECORDS)
+
+
+def _backends_named(database: Database, application_name: str) -> list[int]:
+    with database.engine.connect() as connection:
+        return list(connection.scalars(text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
+                                       {"name": application_name}))
+
+
 def _run(grouped: GroupedInserts, scenario: Callable[[], Awaitable[None]]) -> None:
     """``scenario`` on an event loop of its own, the async connection closed after it."""
     async def run() -> None:
@@ -122,18 +136,14 @@ def test_a_cut_connection_loses_no_row_and_is_replaced(api: Api) -> None:
     if database.is_sqlite:
         pytest.skip("an embedded database has no connection to cut")
     name = "strongroom-grouped-inserts-test"
-    engine = database.autocommit_sessions.kw["bind"]
-    grouped = PostgresqlGroupedInserts(
-        create_engine(engine.url.update_query_dict({"application_name": name}), isolation_level="AUTOCOMMIT"),
-        TOKEN_RECORDS)
+    grouped = _named(database, name)
     identity_id = api.create_identity()
     minted = [_minted(api, identity_id) for _ in range(3)]
 
     async def scenario() -> None:
         await grouped.insert(minted[0].record)
+        (own,) = _backends_named(database, name)
         with database.engine.connect() as connection:
-            (own,) = connection.scalars(text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
-                                        {"name": name})
             connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": own})
         await grouped.insert(minted[1].record)  # the statement fails; the row is written alone
         statements = grouped.statements
@@ -150,14 +160,50 @@ def test_a_call_from_another_event_loop_writes_synchronously(api: Api) -> None:
     identity_id = api.create_identity()
     minted = [_minted(api, identity_id) for _ in range(2)]
 
-    async def first() -> None:
-        await grouped.insert(minted[0].record)
+    async def scenario() -> None:
+        await grouped.insert(minted[0].record)  # the writes belong to this loop from now on
+        statements = grouped.statements
+        # Another loop, in another thread, while this one still runs.
+        await asyncio.to_thread(asyncio.run, grouped.insert(minted[1].record))
+        assert grouped.statements == statements  # written by the fallback, not by this loop's writer
 
-    _run(grouped, first)  # the async connection belonged to that loop, which is closed now
-    statements = grouped.statements
-    asyncio.run(grouped.insert(minted[1].record))
-    assert grouped.statements == statements
+    _run(grouped, scenario)
     assert _written(api, minted) == 2
+
+
+def test_closing_closes_the_async_connection(api: Api) -> None:
+    database = api.server.services.database
+    if database.is_sqlite:
+        pytest.skip("an embedded database has no connection to close")
+    name = "strongroom-grouped-inserts-close-test"
+    grouped = _named(database, name)
+
+    async def scenario() -> None:
+        await grouped.insert(_minted(api, api.create_identity()).record)
+        assert len(_backends_named(database, name)) == 1
+
+    _run(grouped, scenario)
+    assert _backends_named(database, name) == []
+
+
+def test_a_writer_cancelled_mid_write_leaves_nobody_waiting(api: Api) -> None:
+    database = api.server.services.database
+    if database.is_sqlite:
+        pytest.skip("SQLite's write has no await to be cancelled at")
+    grouped = _grouped(database)
+    identity_id = api.create_identity()
+    minted = [_minted(api, identity_id) for _ in range(300)]  # two statements: 256 rows, then 44
+
+    async def scenario() -> None:
+        inserts = [asyncio.ensure_future(grouped.insert(token.record)) for token in minted]
+        await asyncio.sleep(0)  # the writer starts, and its first statement goes on the wire
+        await asyncio.sleep(0)
+        assert grouped._writer is not None
+        grouped._writer.cancel()  # as the loop's shutdown would
+        await asyncio.wait_for(asyncio.gather(*inserts), timeout=30)  # every row written, alone if need be
+
+    _run(grouped, scenario)
+    assert _written(api, minted) == 300
 
 
 def test_closing_writes_what_is_pending_first(api: Api) -> None:

@@ -19,12 +19,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from starlette.convertors import PathConvertor
 
 from strongroom.api.deps import NEEDS_UNIT_OF_WORK, UNIT_OF_WORK, open_unit_of_work
 from strongroom.web.direct_calls import direct_call, with_direct_call
@@ -61,14 +63,37 @@ def add_routes(app: FastAPI, routers: Iterable[APIRouter]) -> None:
     app.router.routes[:0] = hot_routes_first([route for router in routers for route in router.routes])
 
 
-def _sample_path(route: APIRoute) -> str:
-    """A path the route answers: each parameter a plain word."""
-    return route.path_format.format(**{name: "sample" for name in route.param_convertors})
+def _segments_overlap(first: APIRoute, second: APIRoute) -> bool:
+    """Whether some path matches both routes' path templates, segment by segment: two literals only if
+    they are equal, a parameter and a literal if the parameter's convertor takes the literal. A
+    parameter that may span segments (``:path``) is taken to overlap anything."""
+    def segments(route: APIRoute) -> list[str]:
+        return route.path_format.split("/")
+
+    def spans_segments(route: APIRoute) -> bool:
+        return any(isinstance(convertor, PathConvertor) for convertor in route.param_convertors.values())
+
+    if spans_segments(first) or spans_segments(second):
+        return True
+    if len(segments(first)) != len(segments(second)):
+        return False
+    for one, other in zip(segments(first), segments(second)):
+        one_name = one[1:-1] if one.startswith("{") and one.endswith("}") else None
+        other_name = other[1:-1] if other.startswith("{") and other.endswith("}") else None
+        if one_name is None and other_name is None:
+            if one != other:
+                return False
+        elif one_name is None:
+            if not re.fullmatch(second.param_convertors[other_name].regex, one):  # type: ignore[index]
+                return False
+        elif other_name is None:
+            if not re.fullmatch(first.param_convertors[one_name].regex, other):
+                return False
+    return True
 
 
 def _could_answer_the_same(first: APIRoute, second: APIRoute) -> bool:
-    return bool(first.methods & second.methods) and bool(
-        first.path_regex.match(_sample_path(second)) or second.path_regex.match(_sample_path(first)))
+    return bool(first.methods & second.methods) and _segments_overlap(first, second)
 
 
 def hot_routes_first(routes: list[Any]) -> list[Any]:

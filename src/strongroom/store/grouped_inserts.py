@@ -12,8 +12,8 @@ them (group commit). Each request still returns only after its own row is
 committed.
 
 When a write fails (a lost connection, a row the database refuses), each of
-its rows is written alone by ``fallback``, a synchronous insert, whose
-error, if any, is that row's request's own. A row whose statement broke off
+its rows is written alone by ``fallback``, a synchronous insert run in a
+worker thread, whose error, if any, is that row's request's own. A row whose statement broke off
 mid-way may have been committed nonetheless; ``fallback`` treats a row
 already there as written (``ON CONFLICT DO NOTHING`` on the primary key).
 A call from an event loop other than the first one's is written by
@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from contextlib import suppress
 from typing import Any
 
+import anyio
 from sqlalchemy import Engine, Table, insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -41,6 +42,9 @@ Row = Mapping[str, Any]
 
 # Rows per statement at most: a statement's size, and the time a row waits behind the others, stay bounded.
 MAX_ROWS_PER_STATEMENT = 256
+
+# How long closing waits for a write under way.
+CLOSE_TIMEOUT_SECONDS = 10.0
 
 # Handed to the requests whose rows were in a statement that failed: each writes its row alone.
 _WRITE_ALONE = object()
@@ -80,8 +84,10 @@ class GroupedInserts:
     async def insert(self, row: Row) -> None:
         """Return once ``row`` is committed; raise what inserting it alone raised, if it failed."""
         missing = self._required - row.keys()
-        if missing:
-            raise ValueError(f"a row of {self._table.name} lacks {', '.join(sorted(missing))}")
+        unknown = row.keys() - set(self._columns)
+        if missing or unknown:
+            raise ValueError(f"a row of {self._table.name} lacks {', '.join(sorted(missing)) or 'nothing'} "
+                             f"and has unknown {', '.join(sorted(unknown)) or 'nothing'}")
         loop = asyncio.get_running_loop()
         if self._loop is None:
             self._loop = loop
@@ -93,10 +99,12 @@ class GroupedInserts:
         if self._writer is None:
             # Started on the loop's next turn, so the rows handed in before it go in its first statement.
             self._writer = loop.create_task(self._write_pending())
-        # A request cancelled here leaves its row to be written all the same: as a token record committed
-        # just before its request was cancelled, it is never handed out.
+        # A request cancelled here leaves its row in the write it was handed to (if that write fails, the
+        # row is not written again: nobody waits for it). Either way its token is never handed out.
         if await written is _WRITE_ALONE:
-            self._fallback(row)
+            # In a worker thread: a failed group may hand many rows back, and each alone waits for a
+            # commit (or, with the database away, for a connection attempt) that must not stall the loop.
+            await anyio.to_thread.run_sync(self._fallback, row)
 
     async def _write_pending(self) -> None:
         try:
@@ -112,7 +120,8 @@ class GroupedInserts:
                                 self._table.name, type(exc).__name__, len(batch))
                     outcome = _WRITE_ALONE
                 except BaseException:  # cancelled (the loop is closing): the rows may or may not be in
-                    self._answer(batch, _WRITE_ALONE)
+                    self._answer(batch + self._pending, _WRITE_ALONE)  # nobody is left waiting for a writer
+                    self._pending = []
                     raise
                 self._answer(batch, outcome)
         finally:
@@ -137,8 +146,9 @@ class GroupedInserts:
             return
         self._closed = True
         if self._writer is not None:
+            # Bounded: a database that stopped answering must not hold up the process's exit for good.
             with suppress(Exception):
-                await asyncio.shield(self._writer)
+                await asyncio.wait_for(asyncio.shield(self._writer), CLOSE_TIMEOUT_SECONDS)
         await self._close_connection()
 
 
@@ -149,7 +159,8 @@ class PostgresqlGroupedInserts(GroupedInserts):
         super().__init__(table, insert_alone(engine, table))
         self._connection = LoopConnection(libpq_conninfo(engine))
         # As SQLAlchemy converts them for this dialect (aware datetimes in UTC, bytes, booleans).
-        self._processors = [column.type.bind_processor(engine.dialect) for column in table.columns]
+        self._processors = [column.type.dialect_impl(engine.dialect).bind_processor(engine.dialect)
+                            for column in table.columns]
         self._sql_by_size: dict[int, str] = {}
 
     def _values(self, row: Row) -> list[Any]:

@@ -24,9 +24,12 @@ class LoopConnection:
         return loop is self._loop
 
     async def get(self) -> Any:
+        """The connection, opened now if need be (on the running loop, which it then belongs to)."""
         if self._connection is None:
             import psycopg
 
+            if self._loop is None:
+                self._loop = asyncio.get_running_loop()
             self._connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
         return self._connection
 
