@@ -13,9 +13,10 @@ committed.
 
 When a write fails (a lost connection, a row the database refuses), each of
 its rows is written alone by ``fallback``, a synchronous insert run in a
-worker thread, whose error, if any, is that row's request's own. A row whose statement broke off
-mid-way may have been committed nonetheless; ``fallback`` treats a row
-already there as written (``ON CONFLICT DO NOTHING`` on the primary key).
+worker thread, whose error, if any, is that row's request's own. A row whose
+statement broke off mid-way may have been committed nonetheless;
+``fallback`` treats a row already there as written (``ON CONFLICT DO
+NOTHING`` on the primary key).
 A call from an event loop other than the first one's is written by
 ``fallback`` too.
 """
@@ -67,10 +68,11 @@ def insert_alone(engine: Engine, table: Table) -> Callable[[Row], None]:
 class GroupedInserts:
     """What both databases share: rows queued with a future each, one writer task, answers, fallback."""
 
-    def __init__(self, table: Table, fallback: Callable[[Row], None]) -> None:
+    def __init__(self, engine: Engine, table: Table) -> None:
         self._table = table
-        self._fallback = fallback
+        self._fallback = insert_alone(engine, table)
         self._columns = [column.name for column in table.columns]
+        self._known = frozenset(self._columns)
         # Every column is written, so a row must name each one that has a default or may not be NULL:
         # no defaults are applied here.
         self._required = frozenset(column.name for column in table.columns
@@ -84,7 +86,7 @@ class GroupedInserts:
     async def insert(self, row: Row) -> None:
         """Return once ``row`` is committed; raise what inserting it alone raised, if it failed."""
         missing = self._required - row.keys()
-        unknown = row.keys() - set(self._columns)
+        unknown = row.keys() - self._known
         if missing or unknown:
             raise ValueError(f"a row of {self._table.name} lacks {', '.join(sorted(missing)) or 'nothing'} "
                              f"and has unknown {', '.join(sorted(unknown)) or 'nothing'}")
@@ -156,7 +158,7 @@ class PostgresqlGroupedInserts(GroupedInserts):
     """One multi-row INSERT in autocommit, awaited on an async connection of its own (psycopg)."""
 
     def __init__(self, engine: Engine, table: Table) -> None:
-        super().__init__(table, insert_alone(engine, table))
+        super().__init__(engine, table)
         self._connection = LoopConnection(libpq_conninfo(engine))
         # As SQLAlchemy converts them for this dialect (aware datetimes in UTC, bytes, booleans).
         self._processors = [column.type.dialect_impl(engine.dialect).bind_processor(engine.dialect)
@@ -206,7 +208,7 @@ class SqliteGroupedInserts(GroupedInserts):
     """The rows in one transaction on a pooled connection, run on the loop: SQLite has no round trip to await."""
 
     def __init__(self, engine: Engine, table: Table) -> None:
-        super().__init__(table, insert_alone(engine, table))
+        super().__init__(engine, table)
         self._engine = engine
         self._statement = insert(table)
 
