@@ -24,6 +24,7 @@ import jwt
 from sqlalchemy import ColumnElement, Connection, Row, Text, bindparam, case, cast, insert, literal, select, update
 from sqlalchemy.orm import Session
 
+from strongroom.auth.token_signing import ALGORITHM as SIGNING_ALGORITHM, Hs256Signer
 from strongroom.auth.token_usage import TokenUsage
 from strongroom.auth.trusted_ips import ip_allowed
 from strongroom.clock import Clock
@@ -44,9 +45,6 @@ from strongroom.store.models import (
 from strongroom.store.unit_of_work import UnitOfWork
 
 TOKEN_TYPE = "identityAccessToken"
-
-
-SIGNING_ALGORITHM = "HS256"
 
 # Which table holds the live policy (trusted IPs) of each auth method.
 AUTH_METHOD_CONFIGS: dict[str, type[Any]] = {
@@ -169,6 +167,7 @@ class AccessTokens:
     def __init__(self, signing_key: bytes, clock: Clock, usage: TokenUsage) -> None:
         self.usage = usage
         self._signing_key = signing_key
+        self._signer = Hs256Signer(signing_key)
         self._clock = clock
         # Payloads of tokens whose JWT envelope (HS256 signature, claims) verified, by the SHA-256 of the
         # whole token string. A workload presents one token over and over, and the same bytes under the same
@@ -193,7 +192,7 @@ class AccessTokens:
             payload["exp"] = int(now.timestamp()) + lifetime
         if extra:
             payload["identityAuth"] = extra
-        return jwt.encode(payload, self._signing_key, algorithm=SIGNING_ALGORITHM)
+        return self._signer.sign(payload)
 
     def _decode(self, token: str) -> dict[str, Any]:
         try:
