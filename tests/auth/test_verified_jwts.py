@@ -85,6 +85,26 @@ def test_the_same_token_is_verified_once(authority: JwtSvidAuthority, key: Autho
     assert verifications == [token, other]
 
 
+def test_a_kept_tokens_header_is_not_read_again(authority: JwtSvidAuthority, key: AuthorityKey,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    read: list[str] = []
+    read_header = signature.read_jws_header
+
+    def counting(token: str) -> Any:
+        read.append(token)
+        return read_header(token)
+
+    monkeypatch.setattr(signature, "read_jws_header", counting)
+    source, keys, verified = PublishedKeys(key), _keys(), VerifiedJwts()
+    token = sign(svid_claims(authority), key)
+    for _ in range(3):
+        _verify(token, source, keys, verified)
+    assert read == [token]
+    with pytest.raises(LoginRefused) as refused:  # the kept header's kid still has to name a published key
+        _verify(token, PublishedKeys(AuthorityKey.generate()), keys, verified)
+    assert refused.value.refusal is Refusal.UNKNOWN_KEY_ID
+
+
 def test_a_kept_token_expires_on_time(authority: JwtSvidAuthority, key: AuthorityKey, verifications: list[str],
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     source, keys, verified = PublishedKeys(key), _keys(), VerifiedJwts()

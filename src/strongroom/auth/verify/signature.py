@@ -11,7 +11,7 @@ import jwt
 
 from strongroom.auth.keys.cache import JwksCache, KeySourceUnavailable
 from strongroom.auth.keys.sources import KeySource
-from strongroom.auth.verify.jws import JwsHeader, read_jws_header
+from strongroom.auth.verify.jws import MAX_JWT_BYTES, JwsHeader, read_jws_header
 from strongroom.auth.keys.jwk import SigningKey
 from strongroom.auth.verify.refusals import LoginRefused, Refusal
 from strongroom.recent import MostRecentlyUsed
@@ -104,9 +104,14 @@ def verify_signature_and_lifetime(token: str, header: JwsHeader, keys: list[Sign
 
 
 @dataclass(frozen=True)
-class _Verified:
+class KeptVerification:
+    header: JwsHeader  # as read_jws_header read it: the same bytes read the same way
     key: SigningKey  # the very object, of the key set of the moment, that the signature verified with
     claims: dict[str, Any]
+
+    def still_signed(self, fitting: list[SigningKey]) -> bool:
+        """Whether the key that verified the token is among those that may verify it now."""
+        return any(key is self.key for key in fitting)
 
 
 class VerifiedJwts:
@@ -116,24 +121,28 @@ class VerifiedJwts:
     life is left, and hands that one to every workload of the same SPIFFE ID on
     its node: a rollout's pods, or a workload logging in again, present the same
     bytes over and over. Those bytes verify under the same key the same way each
-    time, so the answer is kept, and only that answer. A kept token counts as
-    signed only while the key that verified it is still one the key source
-    publishes (the same key object of the current key set: a refetched or
-    rotated set verifies afresh); its lifetime is checked again on every login,
-    as the first check made it; the bindings are checked after, as for any token.
+    time, so the answer is kept, and only that answer (with the JOSE header those
+    bytes hold). A kept token counts as signed only while the key that verified it
+    is still one the key source publishes (the same key object of the current
+    key set: a refetched or rotated set verifies afresh); its lifetime is checked
+    again on every login, as the first check made it; the bindings are checked
+    after, as for any token.
     """
 
     def __init__(self, capacity: int = 4096) -> None:
-        self._verified: MostRecentlyUsed[bytes, _Verified] = MostRecentlyUsed(capacity)
+        self._verified: MostRecentlyUsed[bytes, KeptVerification] = MostRecentlyUsed(capacity)
 
-    def get(self, digest: bytes, candidates: list[SigningKey]) -> dict[str, Any] | None:
-        verified = self._verified.get(digest)
-        if verified is None or not any(key is verified.key for key in candidates):
-            return None
-        return verified.claims
+    @staticmethod
+    def digest(token: str) -> bytes | None:
+        """The token's key here; None for a token longer than any that is kept (read_jws_header refuses it)."""
+        return hashlib.sha256(token.encode()).digest() if len(token) <= MAX_JWT_BYTES else None
 
-    def keep(self, digest: bytes, key: SigningKey, claims: dict[str, Any]) -> None:
-        self._verified.put(digest, _Verified(key, claims))
+    def get(self, digest: bytes | None) -> KeptVerification | None:
+        return self._verified.get(digest) if digest is not None else None
+
+    def keep(self, digest: bytes | None, header: JwsHeader, key: SigningKey, claims: dict[str, Any]) -> None:
+        if digest is not None:
+            self._verified.put(digest, KeptVerification(header, key, claims))
 
 
 def _check_lifetime_again(claims: dict[str, Any], leeway: int, now: float) -> None:
@@ -156,17 +165,17 @@ def verify_presented_jwt(token: str, source: KeySource, keys: JwksCache, verifie
     ``keys_may_block=False``: raise KeysNotAtHand rather than fetch keys (see ``JwksCache.signing_keys``).
     The claims are not to be changed: the same dict may answer the next presentation of the token.
     """
-    header = read_jws_header(token)
+    digest = verified.digest(token)
+    kept = verified.get(digest)
+    header = kept.header if kept is not None else read_jws_header(token)
     try:
         candidates = keys.signing_keys(source, header.kid, may_block=keys_may_block)
     except KeySourceUnavailable as exc:
         raise LoginRefused(Refusal.KEY_SOURCE_UNAVAILABLE, source=source.describe(), detail=str(exc)) from None
     fitting = choose_keys(candidates, header)
-    digest = hashlib.sha256(token.encode()).digest()
-    claims = verified.get(digest, fitting)
-    if claims is not None:
-        _check_lifetime_again(claims, leeway, now)
-        return claims
+    if kept is not None and kept.still_signed(fitting):
+        _check_lifetime_again(kept.claims, leeway, now)
+        return kept.claims
     key, claims = verify_signature_and_lifetime(token, header, fitting, leeway, now)
-    verified.keep(digest, key, claims)
+    verified.keep(digest, header, key, claims)
     return claims
