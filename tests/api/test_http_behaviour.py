@@ -146,9 +146,13 @@ def test_every_error_has_its_own_request_id(api: Api) -> None:
         ("GET", "/api/v1/auth/oidc-auth/identities/a%00b", {}),
         ("GET", "/api/v1/identities?orgId=a%00b", {}),
         ("POST", LOGIN, {"data": {"identityId": "a\u0000b", "jwt": "x.y.z"}}),
+        ("POST", LOGIN, {"content": b'{"identityId": "x", "jwt": "x.y.z", "extra": [{"k\\u0000": 1}]}',
+                         "headers": {"content-type": "application/json"}}),
+        ("POST", LOGIN, {"content": b"identityId=a\x00b&jwt=x.y.z",
+                         "headers": {"content-type": "application/x-www-form-urlencoded"}}),
     ],
     ids=["login-identity-id", "identity-name", "get-identity-path", "patch-identity-path", "oidc-config-path",
-         "query-value", "form-body"],
+         "query-value", "form-body", "nested-json-key", "raw-byte-in-form"],
 )
 def test_nul_characters_are_refused_as_bad_input_not_a_500(api: Api, request_args: tuple[str, str, dict]) -> None:
     # PostgreSQL cannot store or compare text with NUL in it; the driver's error must not become a 500.
@@ -159,3 +163,10 @@ def test_nul_characters_are_refused_as_bad_input_not_a_500(api: Api, request_arg
     assert 400 <= response.status_code < 500, response.text
     assert_api_error(response, response.status_code)
     assert api.is_healthy()
+
+
+def test_an_escaped_backslash_before_u0000_is_not_a_nul(api: Api) -> None:
+    # The text \u0000 (a backslash, then "u0000") is no NUL: the login goes on, to an identity that is not there.
+    response = api.client.post(LOGIN, content=b'{"identityId": "a\\\\u0000b", "jwt": "x.y.z"}',
+                               headers={"content-type": "application/json"})
+    assert response.status_code == 404, response.text

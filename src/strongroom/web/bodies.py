@@ -36,18 +36,27 @@ def zod_issues(error: ValidationError | list[dict[str, Any]], location_prefix: t
 
 
 async def read_body_data(request: Request) -> Any:
+    """The body as parsed JSON or form fields. A body whose text holds NUL is refused here: PostgreSQL
+    cannot store or compare such text, and its error would otherwise surface as a 500."""
     raw = await request.body()
     if len(raw) > MAX_BODY_BYTES:
         raise BadRequest(f"Request body is larger than {MAX_BODY_BYTES} bytes")
     content_type = request.headers.get("content-type", "").lower()
     if "application/x-www-form-urlencoded" in content_type:
-        return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
-    if not raw.strip():
+        data: Any = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        may_hold_nul = b"%00" in raw or b"\x00" in raw
+    elif not raw.strip():
         return {}
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise BadRequest("Body is not valid JSON") from None
+    else:
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise BadRequest("Body is not valid JSON") from None
+        # orjson refuses control characters left unescaped in a string, so a NUL comes only from this escape.
+        may_hold_nul = b"\\u0000" in raw
+    if may_hold_nul and _holds_nul(data):
+        raise BadRequest("The body must not contain NUL characters")
+    return data
 
 
 def _holds_nul(data: Any) -> bool:
@@ -63,9 +72,6 @@ def _holds_nul(data: Any) -> bool:
 def body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
     async def parse(request: Request) -> M:
         data = await read_body_data(request)
-        # PostgreSQL cannot store or compare text holding NUL; refuse it here rather than answer 500 there.
-        if _holds_nul(data):
-            raise BadRequest("The body must not contain NUL characters")
         try:
             return model.model_validate(data)
         except ValidationError as exc:
