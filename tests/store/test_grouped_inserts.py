@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
+import threading
 from collections.abc import Awaitable, Callable
+from contextlib import closing
 from typing import Any
 
 import pytest
@@ -184,6 +188,73 @@ def test_closing_closes_the_async_connection(api: Api) -> None:
 
     _run(grouped, scenario)
     assert _backends_named(database, name) == []
+
+
+def test_closing_closes_the_sqlite_connection(api: Api) -> None:
+    database = api.server.services.database
+    if not database.is_sqlite:
+        pytest.skip("the PostgreSQL connection is checked by name in pg_stat_activity")
+    grouped = _grouped(database)
+    opened: list[Any] = []
+
+    async def scenario() -> None:
+        await grouped.insert(_minted(api, api.create_identity()).record)
+        opened.append(grouped._connection)  # type: ignore[attr-defined]
+
+    _run(grouped, scenario)
+    with pytest.raises(sqlite3.ProgrammingError):
+        opened[0].execute("SELECT 1")
+
+
+def test_a_failed_group_leaves_the_connection_fit_for_the_next(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    # The refused statement's transaction is rolled back: the next group goes through in one statement.
+    database = api.server.services.database
+    grouped = _grouped(database)
+    identity_id = api.create_identity()
+    refused = [_minted(api, identity_id), _minted(api, "no-such-identity")]
+    following = [_minted(api, identity_id) for _ in range(3)]
+
+    async def scenario() -> None:
+        await asyncio.gather(*[grouped.insert(token.record) for token in refused], return_exceptions=True)
+        statements = grouped.statements
+        await asyncio.gather(*[grouped.insert(token.record) for token in following])
+        assert grouped.statements == statements + 1
+
+    with caplog.at_level(logging.WARNING, logger="strongroom.store.grouped_inserts"):
+        _run(grouped, scenario)
+    assert len([record for record in caplog.records if "failed" in record.getMessage()]) == 1
+    assert _written(api, following) == 3 and _written(api, refused) == 1
+
+
+def test_a_group_waits_for_another_writer_on_sqlite(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    # The connection came with the pool's busy_timeout: a write lock held elsewhere is waited for, not an error.
+    database = api.server.services.database
+    if not database.is_sqlite:
+        pytest.skip("SQLite's write lock")
+    grouped = _grouped(database)
+    minted = _minted(api, api.create_identity())
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_write_lock() -> None:
+        with closing(sqlite3.connect(database.engine.url.database, isolation_level=None)) as other:
+            other.execute("BEGIN IMMEDIATE")
+            locked.set()
+            release.wait(5)
+            other.execute("COMMIT")
+
+    holder = threading.Thread(target=hold_the_write_lock)
+    holder.start()
+    locked.wait(5)
+    threading.Timer(0.3, release.set).start()
+
+    async def scenario() -> None:
+        await grouped.insert(minted.record)
+
+    with caplog.at_level(logging.WARNING, logger="strongroom.store.grouped_inserts"):
+        _run(grouped, scenario)
+    holder.join()
+    assert not [record for record in caplog.records if "failed" in record.getMessage()]
+    assert _written(api, [minted]) == 1
 
 
 def test_a_writer_cancelled_mid_write_leaves_nobody_waiting(api: Api) -> None:
