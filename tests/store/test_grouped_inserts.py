@@ -78,6 +78,31 @@ def test_rows_handed_in_at_once_share_statements_and_all_land(api: Api) -> None:
                                 "access_token_last_renewed_at": None}  # every value as SQLAlchemy writes it
 
 
+@pytest.mark.parametrize("rows", [3, 12], ids=["values-list", "arrays"])
+def test_values_an_array_would_mangle_come_back_as_written(api: Api, rows: int) -> None:
+    # On PostgreSQL a larger group travels as one array per column: NULL beside the text "NULL", braces,
+    # quotes, commas, backslashes and text outside ASCII must each land as the value it was.
+    database = api.server.services.database
+    grouped = _grouped(database)
+    identity_id = api.create_identity()
+    names = ([None, "NULL", '{a,"b"}\\', "", "Zahlungsverkehr – Köln ✓", None] * 2)[:rows]
+    minted = [api.server.services.tokens.mint(identity_id=identity_id, auth_method="token-auth", name=name,
+                                              policy=TokenPolicy(ttl=0, max_ttl=0, num_uses_limit=3))
+              for name in names]
+
+    async def scenario() -> None:
+        await asyncio.gather(*[grouped.insert(token.record) for token in minted])
+
+    _run(grouped, scenario)
+    assert grouped.statements == 1
+    with database.engine.connect() as connection:
+        stored = {row.id: row for row in connection.execute(TOKEN_RECORDS.select().where(
+            TOKEN_RECORDS.c.id.in_([token.record["id"] for token in minted])))}
+    for token in minted:
+        assert stored[token.record["id"]]._asdict() == {**token.record, "access_token_last_used_at": None,
+                                                        "access_token_last_renewed_at": None}
+
+
 def test_a_refused_row_fails_its_own_request_and_no_other(api: Api) -> None:
     database = api.server.services.database
     grouped = _grouped(database)

@@ -164,21 +164,40 @@ class GroupedInserts:
         await self._close_connection()
 
 
+# psycopg keeps a statement's placeholders converted only up to this many parameters; a larger statement
+# is parsed again on every run (psycopg 3.3's MAX_CACHED_STATEMENT_PARAMS).
+PSYCOPG_CACHED_PARAMETERS = 50
+
+
 class PostgresqlGroupedInserts(GroupedInserts):
-    """One multi-row INSERT in autocommit, awaited on an async connection of its own (psycopg)."""
+    """One INSERT in autocommit, awaited on an async connection of its own (psycopg).
+
+    A few rows go as a ``VALUES`` list. More go as one binary array per column, unnested by the
+    server: one statement whatever their number, whose conversion psycopg keeps. (Parsing a
+    ``VALUES`` list of eight token records cost more than the write; setting up thirteen array
+    dumpers costs more than a ``VALUES`` list of one to three.)
+    """
 
     def __init__(self, engine: Engine, table: Table) -> None:
         super().__init__(engine, table)
         self._connection = LoopConnection(libpq_conninfo(engine))
+        self._most_rows_as_values = max(1, PSYCOPG_CACHED_PARAMETERS // len(self._columns))
+        # Each array cast to its column's type, as SQLAlchemy names it for PostgreSQL.
+        self._array_types = [f"{column.type.compile(dialect=engine.dialect)}[]" for column in table.columns]
         self._sql_by_size: dict[int, str] = {}
+        self._unnest_sql: str | None = None
 
     async def _write(self, rows: list[Row]) -> None:
         import psycopg
 
         try:
             connection = await self._connection.get()
-            await connection.execute(self._sql(connection, len(rows)),
-                                     [value for row in rows for value in self._values(row)])
+            values = list(map(self._values, rows))
+            if len(rows) <= self._most_rows_as_values:
+                await connection.execute(self._values_sql(connection, len(rows)),
+                                         [value for row in values for value in row])
+            else:
+                await connection.execute(self._unnest(connection), [list(column) for column in zip(*values)])
         except psycopg.Error:
             connection = self._connection.current
             # A refused row leaves the connection idle and fit for the next statement; anything else drops it.
@@ -190,18 +209,34 @@ class PostgresqlGroupedInserts(GroupedInserts):
             await self._connection.drop()
             raise
 
-    def _sql(self, connection: Any, rows: int) -> str:
+    def _into(self) -> Any:
+        from psycopg import sql as psql
+
+        return psql.SQL("INSERT INTO {} ({})").format(psql.Identifier(self._table.name),
+                                                     psql.SQL(", ").join(map(psql.Identifier, self._columns)))
+
+    def _values_sql(self, connection: Any, rows: int) -> str:
         sql = self._sql_by_size.get(rows)
         if sql is None:
             from psycopg import sql as psql
 
             one_row = psql.SQL("({})").format(psql.SQL(", ").join([psql.Placeholder()] * len(self._columns)))
-            sql = self._sql_by_size[rows] = psql.SQL("INSERT INTO {} ({}) VALUES {}").format(
-                psql.Identifier(self._table.name),
-                psql.SQL(", ").join(map(psql.Identifier, self._columns)),
-                psql.SQL(", ").join([one_row] * rows),
-            ).as_string(connection)
+            sql = self._sql_by_size[rows] = psql.SQL("{} VALUES {}").format(
+                self._into(), psql.SQL(", ").join([one_row] * rows)).as_string(connection)
         return sql
+
+    def _unnest(self, connection: Any) -> str:
+        if self._unnest_sql is None:
+            from psycopg import sql as psql
+            from psycopg.adapt import PyFormat
+
+            # Binary: a text array would escape every element with a regular expression.
+            arrays = psql.SQL(", ").join(psql.SQL("{}::{}").format(psql.Placeholder(format=PyFormat.BINARY),
+                                                                   psql.SQL(array_type))
+                                         for array_type in self._array_types)
+            self._unnest_sql = psql.SQL("{} SELECT * FROM unnest({})").format(
+                self._into(), arrays).as_string(connection)
+        return self._unnest_sql
 
     async def _close_connection(self) -> None:
         await self._connection.close()
