@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from typing import Hashable, Protocol
 from urllib.parse import urlsplit
 
@@ -67,7 +68,7 @@ class OidcDiscoverySource:
     # The issuer the discovery document must name (None: not checked).
     expected_issuer: str | None = None
 
-    @property
+    @cached_property  # asked on every login: worked out once per source object
     def cache_key(self) -> Hashable:
         return ("oidc", discovery_base_url(self.discovery_url), _ca_digest(self.ca_cert), self.expected_issuer)
 
@@ -91,12 +92,18 @@ class OidcDiscoverySource:
         return FetchedKeys(parse_jwks(fetcher.get_json(jwks_uri, self.ca_cert)), origin=jwks_uri)
 
 
+@lru_cache(maxsize=1024)
+def oidc_discovery_source(discovery_url: str, ca_cert: str, expected_issuer: str | None) -> OidcDiscoverySource:
+    """The one source object of this configuration, so that its cache key is worked out once, not per login."""
+    return OidcDiscoverySource(discovery_url, ca_cert, expected_issuer)
+
+
 @dataclass(frozen=True)
 class JwksUrlSource:
     jwks_url: str
     ca_cert: str = ""
 
-    @property
+    @cached_property  # asked on every login: worked out once per source object
     def cache_key(self) -> Hashable:
         return ("jwks", self.jwks_url, _ca_digest(self.ca_cert))
 
@@ -132,7 +139,7 @@ class SpiffeBundleSource:
     # Used when the bundle itself carries no spiffe_refresh_hint.
     default_refresh_hint: float | None = None
 
-    @property
+    @cached_property  # asked on every login: worked out once per source object
     def cache_key(self) -> Hashable:
         return ("spiffe-bundle", self.endpoint_url, _ca_digest(self.ca_cert))
 
@@ -146,6 +153,12 @@ class SpiffeBundleSource:
         return FetchedKeys(fetched.keys, origin=url, refresh_hint_seconds=hint)
 
 
+@lru_cache(maxsize=1024)
+def spiffe_bundle_source(endpoint_url: str, ca_cert: str, default_refresh_hint: float | None) -> SpiffeBundleSource:
+    """The one source object of this configuration, so that its cache key is worked out once, not per login."""
+    return SpiffeBundleSource(endpoint_url, ca_cert, default_refresh_hint)
+
+
 @dataclass(frozen=True)
 class StaticKeySource:
     """Keys written into the configuration itself: a JWKS or SPIFFE bundle document, or PEM public keys."""
@@ -154,7 +167,7 @@ class StaticKeySource:
     label: str = "static keys"
     spiffe_bundle: bool = False
 
-    @property
+    @cached_property  # asked on every login: worked out once per source object
     def cache_key(self) -> Hashable:
         return ("static", hashlib.sha256(self.document.encode()).hexdigest())
 
