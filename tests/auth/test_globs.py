@@ -85,7 +85,7 @@ def test_an_exact_value_matches_even_when_it_looks_like_a_pattern() -> None:
 
 
 def test_pattern_lists_are_split_on_commas_and_trimmed() -> None:
-    assert split_patterns(" a, b ,,c ,") == ["a", "b", "c"]
+    assert split_patterns(" a, b ,,c ,") == ("a", "b", "c")
     assert normalise_pattern_list("a,b ,  c") == "a, b, c"
     assert normalise_pattern_list(" , ") == ""
 

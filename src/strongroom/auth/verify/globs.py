@@ -21,6 +21,9 @@ def compile_pattern(pattern: str) -> glob.WcMatcher:  # type: ignore[name-define
     return glob.compile(pattern, flags=_FLAGS)
 
 
+# Every login matches the same few subjects and audiences against the same patterns: the answers are
+# kept (a pure function of the two strings; only claims of tokens whose signature verified get here).
+@lru_cache(maxsize=1024)
 def matches(value: str, pattern: str) -> bool:
     if not pattern:
         # Infisical crashes on an empty pattern; an empty pattern admits nothing.
@@ -30,9 +33,10 @@ def matches(value: str, pattern: str) -> bool:
     return bool(compile_pattern(pattern).match(value))
 
 
-def split_patterns(joined: str) -> list[str]:
+@lru_cache(maxsize=1024)
+def split_patterns(joined: str) -> tuple[str, ...]:
     """Stored lists are ``", "``-joined (Infisical's normal form); empty parts are dropped."""
-    return [part.strip() for part in joined.split(",") if part.strip()]
+    return tuple(part.strip() for part in joined.split(",") if part.strip())
 
 
 def normalise_pattern_list(text: str) -> str:
