@@ -30,6 +30,7 @@ from starlette.convertors import PathConvertor
 
 from strongroom.api.deps import NEEDS_UNIT_OF_WORK, UNIT_OF_WORK, open_unit_of_work
 from strongroom.web.direct_calls import direct_call, with_direct_call
+from strongroom.web.static_paths import StaticPaths
 from strongroom.web.responses import JsonResponse
 
 
@@ -60,7 +61,9 @@ def api_router(prefix: str = "") -> APIRouter:
 def add_routes(app: FastAPI, routers: Iterable[APIRouter]) -> None:
     # Ahead of the documentation pages FastAPI added when the app was made (no path is shared):
     # each route tried before the one that matches costs a request about 1 % of a cached read.
-    app.router.routes[:0] = hot_routes_first([route for router in routers for route in router.routes])
+    # The routes of plain paths are found first by a lookup (strongroom.web.static_paths).
+    routes = hot_routes_first([route for router in routers for route in router.routes])
+    app.router.routes[:0] = [StaticPaths(routes, _could_answer_the_same), *routes]
 
 
 def _segments_overlap(first: APIRoute, second: APIRoute) -> bool:
