@@ -53,12 +53,14 @@ class StaticPaths(BaseRoute):
         return frozenset(self._by_path)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] != "http" or scope.get("fastapi.telemetry") is not None:
+        routes = self._by_path.get(get_route_path(scope))
+        if routes is None or scope["type"] != "http" or scope.get("fastapi.telemetry") is not None:
             return Match.NONE, {}
-        for route in self._by_path.get(get_route_path(scope), ()):
+        for route in routes:
             match, child_scope = route.matches(scope)
             if match == Match.FULL:
-                return match, {**child_scope, MATCHED_ROUTE: route}
+                child_scope[MATCHED_ROUTE] = route  # a dict of the route's own making, merged into the scope
+                return match, child_scope
         return Match.NONE, {}
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
