@@ -108,6 +108,9 @@ class JwksCache:
         self._entries_lock = threading.Lock()
 
     def _entry(self, source: KeySource) -> _CachedKeySet:
+        entry = self._entries.get(source.cache_key)  # a dict lookup is atomic; only adding needs the lock
+        if entry is not None:
+            return entry
         with self._entries_lock:
             entry = self._entries.get(source.cache_key)
             if entry is None:
@@ -150,6 +153,9 @@ class JwksCache:
         for a fetch in flight: it raises KeysNotAtHand instead, and the caller asks again from a thread.
         """
         entry = self._entry(source)
+        if (entry.fetched_at is not None and self._monotonic() - entry.fetched_at < self._ttl_of(entry)
+                and entry.has_kid(kid)):
+            return entry.keys  # fresh, and holding the kid: nothing to fetch or wait for (nearly every login)
         if not may_block:
             missing = entry.fetched_at is None or not entry.has_kid(kid)
             in_flight = entry.fetching.locked()
