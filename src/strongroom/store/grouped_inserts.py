@@ -174,8 +174,8 @@ class PostgresqlGroupedInserts(GroupedInserts):
 
     A few rows go as a ``VALUES`` list. More go as one binary array per column, unnested by the
     server: one statement whatever their number, whose conversion psycopg keeps. (Parsing a
-    ``VALUES`` list of eight token records cost more than the write; setting up thirteen array
-    dumpers costs more than a ``VALUES`` list of one to three.)
+    ``VALUES`` list of eight token records again on every write cost more than the write; setting
+    up an array dumper per column costs more than a ``VALUES`` list of up to three records.)
     """
 
     def __init__(self, engine: Engine, table: Table) -> None:
