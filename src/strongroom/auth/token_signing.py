@@ -21,12 +21,12 @@ import orjson
 
 ALGORITHM = "HS256"
 
-# PyJWT's header for HS256, keys sorted, no spaces: what Infisical's tokens carry too.
-_SIGNED_HEADER = base64.urlsafe_b64encode(orjson.dumps({"alg": ALGORITHM, "typ": "JWT"})).rstrip(b"=") + b"."
-
-
 def _segment(data: bytes) -> bytes:
     return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+# PyJWT's header for HS256, keys sorted, no spaces: what Infisical's tokens carry too.
+_SIGNED_HEADER = _segment(orjson.dumps({"alg": ALGORITHM, "typ": "JWT"})) + b"."
 
 
 class Hs256Signer:

@@ -122,9 +122,12 @@ class JwksCache:
             return max(1.0, min(self._ttl, entry.refresh_hint))
         return self._ttl
 
+    def _fresh(self, entry: _CachedKeySet, now: float) -> bool:
+        return entry.fetched_at is not None and now - entry.fetched_at < self._ttl_of(entry)
+
     def _wants_fetch(self, entry: _CachedKeySet, kid: str | None, now: float) -> bool:
         since_attempt = now - entry.last_attempt if entry.last_attempt is not None else float("inf")
-        if entry.fetched_at is None or now - entry.fetched_at >= self._ttl_of(entry):
+        if not self._fresh(entry, now):
             # Due for a refresh; after a failed attempt, wait out the cooldown before the next.
             return entry.last_error is None or since_attempt >= self._cooldown
         # Fresh, but the token names a key we do not hold: one refetch per cooldown.
@@ -153,8 +156,7 @@ class JwksCache:
         for a fetch in flight: it raises KeysNotAtHand instead, and the caller asks again from a thread.
         """
         entry = self._entry(source)
-        if (entry.fetched_at is not None and self._monotonic() - entry.fetched_at < self._ttl_of(entry)
-                and entry.has_kid(kid)):
+        if self._fresh(entry, self._monotonic()) and entry.has_kid(kid):
             return entry.keys  # fresh, and holding the kid: nothing to fetch or wait for (nearly every login)
         if not may_block:
             missing = entry.fetched_at is None or not entry.has_kid(kid)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import Hashable, Protocol
+from typing import Hashable, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from strongroom.auth.keys.jwk import SPIFFE_BUNDLE_KEY_USES, parse_json, parse_jwks, parse_static_keys
@@ -49,6 +49,16 @@ class KeySource(Protocol):
     def load(self, fetcher: HttpFetcher) -> FetchedKeys: ...
 
 
+S = TypeVar("S")
+
+
+@lru_cache(maxsize=1024)
+def configured_source(kind: type[S], *fields: Hashable) -> S:
+    """The one ``kind(*fields)`` of a method configuration (sources are frozen), so that its cache key
+    is worked out once, not per login."""
+    return kind(*fields)
+
+
 def _ca_digest(ca_cert: str) -> str:
     return hashlib.sha256(ca_cert.encode()).hexdigest()
 
@@ -90,12 +100,6 @@ class OidcDiscoverySource:
                 )
         jwks_uri = _http_url(discovery["jwks_uri"], "jwks_uri")
         return FetchedKeys(parse_jwks(fetcher.get_json(jwks_uri, self.ca_cert)), origin=jwks_uri)
-
-
-@lru_cache(maxsize=1024)
-def oidc_discovery_source(discovery_url: str, ca_cert: str, expected_issuer: str | None) -> OidcDiscoverySource:
-    """The one source object of this configuration, so that its cache key is worked out once, not per login."""
-    return OidcDiscoverySource(discovery_url, ca_cert, expected_issuer)
 
 
 @dataclass(frozen=True)
@@ -151,12 +155,6 @@ class SpiffeBundleSource:
         fetched = parse_spiffe_bundle(fetcher.get_json(url, self.ca_cert))
         hint = fetched.refresh_hint_seconds or self.default_refresh_hint or None
         return FetchedKeys(fetched.keys, origin=url, refresh_hint_seconds=hint)
-
-
-@lru_cache(maxsize=1024)
-def spiffe_bundle_source(endpoint_url: str, ca_cert: str, default_refresh_hint: float | None) -> SpiffeBundleSource:
-    """The one source object of this configuration, so that its cache key is worked out once, not per login."""
-    return SpiffeBundleSource(endpoint_url, ca_cert, default_refresh_hint)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from strongroom.auth.verify import bindings
 from strongroom.auth.oidc.config import AUTH_METHOD
 from strongroom.auth.keys.cache import JwksCache
-from strongroom.auth.keys.sources import OidcDiscoverySource, discovery_base_url, oidc_discovery_source
+from strongroom.auth.keys.sources import OidcDiscoverySource, configured_source, discovery_base_url
 from strongroom.auth.last_logins import LastLogins
 from strongroom.auth.logins import method_config, mint_after_login
 from strongroom.auth.verify.signature import VerifiedJwts, verify_presented_jwt
@@ -37,7 +37,7 @@ class OidcLogin:
         expected = None
         if self.check_discovery_issuer:
             expected = config.bound_issuer or discovery_base_url(config.oidc_discovery_url)
-        return oidc_discovery_source(config.oidc_discovery_url, config.ca_cert, expected)
+        return configured_source(OidcDiscoverySource, config.oidc_discovery_url, config.ca_cert, expected)
 
     def __call__(self, work: UnitOfWork, identity_id: str, token: str, *,
                  keys_may_block: bool = True) -> MintedToken:

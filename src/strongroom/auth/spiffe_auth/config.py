@@ -13,7 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from strongroom.auth.keys.jwk import parse_json
-from strongroom.auth.keys.sources import KeySource, StaticKeySource, parse_spiffe_bundle, spiffe_bundle_source
+from strongroom.auth.keys.sources import (
+    KeySource, SpiffeBundleSource, StaticKeySource, configured_source, parse_spiffe_bundle,
+)
 from strongroom.auth.method_config import (
     TokenPolicyFields,
     TokenPolicyUpdate,
@@ -93,7 +95,7 @@ def _apply_distribution(config: IdentitySpiffeAuth, distribution: StaticBundle |
 def key_source(config: IdentitySpiffeAuth) -> KeySource:
     if config.bundle_profile == "static":
         return StaticKeySource(config.bundle, label="the configured SPIFFE bundle", spiffe_bundle=True)
-    return spiffe_bundle_source(config.endpoint_url, config.ca_cert, config.refresh_hint_seconds)
+    return configured_source(SpiffeBundleSource, config.endpoint_url, config.ca_cert, config.refresh_hint_seconds)
 
 
 def describe(config: IdentitySpiffeAuth) -> dict[str, Any]:
