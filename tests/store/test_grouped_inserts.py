@@ -34,6 +34,15 @@ def _named(database: Database, application_name: str) -> PostgresqlGroupedInsert
     return PostgresqlGroupedInserts(named, TOKEN_RECORDS)
 
 
+def _on_postgresql_named(api: Api, application_name: str) -> tuple[Database, PostgresqlGroupedInserts]:
+    """The server's database and inserts over a connection named for pg_stat_activity; skipped on SQLite
+    (its write connection is checked in a test of its own)."""
+    database = api.server.services.database
+    if database.is_sqlite:
+        pytest.skip("the async PostgreSQL connection, found by name in pg_stat_activity")
+    return database, _named(database, application_name)
+
+
 def _backends_named(database: Database, application_name: str) -> list[int]:
     with database.engine.connect() as connection:
         return list(connection.scalars(text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
@@ -161,11 +170,8 @@ def test_a_cancelled_request_strands_nobody(api: Api) -> None:
 
 
 def test_a_cut_connection_loses_no_row_and_is_replaced(api: Api) -> None:
-    database = api.server.services.database
-    if database.is_sqlite:
-        pytest.skip("an embedded database has no connection to cut")
     name = "strongroom-grouped-inserts-test"
-    grouped = _named(database, name)
+    database, grouped = _on_postgresql_named(api, name)
     identity_id = api.create_identity()
     minted = [_minted(api, identity_id) for _ in range(3)]
 
@@ -201,11 +207,8 @@ def test_a_call_from_another_event_loop_writes_synchronously(api: Api) -> None:
 
 
 def test_closing_closes_the_async_connection(api: Api) -> None:
-    database = api.server.services.database
-    if database.is_sqlite:
-        pytest.skip("an embedded database has no connection to close")
     name = "strongroom-grouped-inserts-close-test"
-    grouped = _named(database, name)
+    database, grouped = _on_postgresql_named(api, name)
 
     async def scenario() -> None:
         await grouped.insert(_minted(api, api.create_identity()).record)
