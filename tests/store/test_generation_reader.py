@@ -209,6 +209,24 @@ def test_a_cut_async_connection_costs_no_wrong_answer(api: Api) -> None:
     _run(reads, scenario)
 
 
+def test_reads_go_over_one_kept_cursor_until_its_connection_is_dropped(api: Api) -> None:
+    database = _postgresql(api)
+    reads = _shared_reads(database)
+
+    async def scenario() -> None:
+        await reads()
+        cursor = await reads._connection.cursor()
+        _move_access_generation(database)
+        assert await reads() == _committed(database)  # the kept cursor answers a new read with new values
+        assert await reads._connection.cursor() is cursor
+        await reads._connection.drop()
+        assert await reads() == _committed(database)
+        fresh = await reads._connection.cursor()
+        assert fresh is not cursor and fresh.connection is not cursor.connection
+
+    _run(reads, scenario)
+
+
 def test_a_call_from_another_event_loop_reads_synchronously(api: Api) -> None:
     database = _postgresql(api)
     reads = _shared_reads(database)

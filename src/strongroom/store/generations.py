@@ -238,8 +238,8 @@ class SharedGenerationReads:
 
         self.statements += 1
         try:
-            connection = await self._connection.get()
-            cursor = await connection.execute(self._sql)
+            cursor = await self._connection.cursor()
+            await cursor.execute(self._sql)
             row = await cursor.fetchone()
         except (psycopg.Error, OSError):
             await self._connection.drop()

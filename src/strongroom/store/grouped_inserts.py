@@ -191,13 +191,13 @@ class PostgresqlGroupedInserts(GroupedInserts):
         import psycopg
 
         try:
-            connection = await self._connection.get()
+            cursor = await self._connection.cursor()
             values = list(map(self._values, rows))
             if len(rows) <= self._most_rows_as_values:
-                await connection.execute(self._values_sql(connection, len(rows)),
-                                         [value for row in values for value in row])
+                await cursor.execute(self._values_sql(cursor.connection, len(rows)),
+                                     [value for row in values for value in row])
             else:
-                await connection.execute(self._unnest(connection), [list(column) for column in zip(*values)])
+                await cursor.execute(self._unnest(cursor.connection), [list(column) for column in zip(*values)])
         except psycopg.Error:
             connection = self._connection.current
             # A refused row leaves the connection idle and fit for the next statement; anything else drops it.
