@@ -5,13 +5,16 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import jwt
+from sqlalchemy import event
 
 from strongroom.spiffe.dev_spire import AuthorityKey, JwtSvidAuthority
-from tests.conftest import AUDIENCE, SPIFFE_ID
+from tests.conftest import AUDIENCE, SPIFFE_ID, Api
 
 ERROR_KEYS = {"reqId", "statusCode", "message", "error"}
 
@@ -64,3 +67,19 @@ def assert_api_error(response: httpx.Response, status: int, error: str | None = 
     for fragment in naming:
         assert fragment.lower() in str(body["message"]).lower(), (fragment, body["message"])
     return body
+
+
+@contextmanager
+def statements_run(api: Api) -> Iterator[list[str]]:
+    """The SQL statements the server runs meanwhile (SQLite's BEGIN and COMMIT go straight to the driver)."""
+    seen: list[str] = []
+    engine = api.server.services.database.engine
+
+    def note(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
@@ -10,7 +11,7 @@ import pytest
 from strongroom.spiffe.dev_spire import DiscoveryProvider, JwtSvidAuthority
 from strongroom.store.models import Identity, IdentityAccessToken, IdentityOidcAuth, IdentityOrgMembership
 from tests.conftest import AUDIENCE, SPIFFE_ID, Api
-from tests.support import assert_api_error
+from tests.support import assert_api_error, statements_run
 
 IDENTITIES = "/api/v1/identities"
 ISO_MILLIS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -102,6 +103,55 @@ def test_list_returns_memberships_with_a_total_count(api: Api) -> None:
     page = api.admin("GET", IDENTITIES, params={"offset": 1, "limit": 2}).json()
     assert page["totalCount"] == body["totalCount"]
     assert [item["identityId"] for item in page["identities"]] == listed[1:3]
+
+
+def _attach_spiffe_auth(api: Api, authority: JwtSvidAuthority, identity_id: str) -> None:
+    bundle = {"profile": "static", "bundle": json.dumps(authority.spiffe_bundle())}
+    response = api.admin("POST", f"/api/v1/auth/spiffe-auth/identities/{identity_id}", json={
+        "trustDomain": "example.org", "allowedSpiffeIds": "spiffe://example.org/**",
+        "allowedAudiences": AUDIENCE, "trustBundleDistribution": bundle})
+    assert response.status_code == 200, response.text
+
+
+def _methods_and_metadata(membership: dict) -> tuple[list[str], list[tuple[str, str]]]:
+    return (membership["identity"]["authMethods"],
+            sorted((item["key"], item["value"]) for item in membership["metadata"]))
+
+
+def test_get_and_list_show_each_identitys_own_methods_and_metadata(api: Api, provider: DiscoveryProvider,
+                                                                   authority: JwtSvidAuthority) -> None:
+    plain = create(api, metadata=[{"key": "b", "value": "2"}, {"key": "a", "value": "1"}])["id"]
+    with_methods = api.identity_with_oidc(provider)
+    _attach_spiffe_auth(api, authority, with_methods)
+    assert api.admin("PATCH", f"{IDENTITIES}/{with_methods}",
+                     json={"metadata": [{"key": "team", "value": "payments"}]}).status_code == 200
+    expected = {
+        plain: ([], [("a", "1"), ("b", "2")]),
+        with_methods: (["oidc-auth", "spiffe-auth"], [("team", "payments")]),  # in Infisical's order
+    }
+
+    for identity_id, shown in expected.items():
+        membership = api.admin("GET", f"{IDENTITIES}/{identity_id}").json()["identity"]
+        assert _methods_and_metadata(membership) == shown
+        assert all(item["id"] and set(item) == {"id", "key", "value"} for item in membership["metadata"])
+    page = api.admin("GET", IDENTITIES, params={"limit": 1000}).json()["identities"]
+    listed = {item["identityId"]: item for item in page}
+    for identity_id, shown in expected.items():
+        assert _methods_and_metadata(listed[identity_id]) == shown
+
+
+def test_a_page_of_identities_costs_the_same_statements_however_many_it_holds(api: Api) -> None:
+    def statements_of_a_listing() -> int:
+        api.admin("GET", IDENTITIES, params={"limit": 1000})  # reads the caller's token again if anything moved
+        with statements_run(api) as seen:
+            assert api.admin("GET", IDENTITIES, params={"limit": 1000}).status_code == 200
+        return len(seen)
+
+    create(api)
+    fewer = statements_of_a_listing()
+    for number in range(5):
+        create(api, metadata=[{"key": f"k{number}", "value": "v"}])
+    assert statements_of_a_listing() == fewer
 
 
 def test_list_for_another_organisation_is_404(api: Api) -> None:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from sqlalchemy import Column, Table, event, select, text, update
+from sqlalchemy import Column, Table, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.visitors import iterate
 
@@ -26,6 +24,7 @@ from strongroom.store.models import (
     IdentityProjectMembershipRole, IdentitySpiffeAuth, Project,
 )
 from tests.conftest import AUDIENCE, SPIFFE_ID, Api
+from tests.support import statements_run
 from tests.secrets.conftest import where
 from tests.store.notes import database_with_notes
 
@@ -47,22 +46,6 @@ def _columns_read(statement: Any) -> set[tuple[str, str]]:
 def _run(api: Api, sql: str, **parameters: Any) -> None:
     with api.server.services.database.engine.begin() as connection:
         connection.execute(text(sql), parameters)
-
-
-@contextmanager
-def _statements(api: Api) -> Iterator[list[str]]:
-    """The SQL statements the server runs meanwhile (SQLite's BEGIN and COMMIT go straight to the driver)."""
-    seen: list[str] = []
-    engine = api.server.services.database.engine
-
-    def note(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
 
 
 def _public_pem(authority: JwtSvidAuthority) -> str:
@@ -166,14 +149,14 @@ def test_writes_that_decide_nothing_leave_the_counter_alone(api: Api, workload: 
 
 def test_a_repeated_read_runs_one_statement_while_nothing_changes(api: Api, workload: dict[str, Any]) -> None:
     assert _read(api, workload) == 200
-    with _statements(api) as first:
+    with statements_run(api) as first:
         assert _read(api, workload) == 200
     # Only the counters, which go straight to the driver (read_generations): the token check and
     # the access decision were kept.
     assert first == []
     # A change of access only: the rendered answer stays good (the read generation stands still).
     _run(api, "UPDATE identity_org_memberships SET role = role WHERE identity_id = :id", id=workload["identity_id"])
-    with _statements(api) as after_a_change:
+    with statements_run(api) as after_a_change:
         assert _read(api, workload) == 200
     assert len(after_a_change) == 2, after_a_change  # both queries again
 
@@ -209,7 +192,7 @@ def test_a_repeated_login_reads_no_settings_while_nothing_changes(api: Api, work
                                                                   authority: JwtSvidAuthority) -> None:
     assert _login(api, workload, authority) == 200
     tokens_before = api.count_rows(IdentityAccessToken, identity_id=workload["identity_id"])
-    with _statements(api) as second:
+    with statements_run(api) as second:
         assert _login(api, workload, authority) == 200
     assert [sql for sql in second if "identity_oidc_auths" in sql] == []  # the settings were kept
     # A token record all the same (on PostgreSQL written outside the engine: strongroom.store.grouped_inserts).

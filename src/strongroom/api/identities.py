@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Response
 
 from strongroom.api.deps import Context
 from strongroom.api.routing import api_router
@@ -12,6 +12,7 @@ from strongroom.errors import NotFound
 from strongroom.identities import identities
 from strongroom.identities.roles import OrgRole, require_can_grant, require_org_role
 from strongroom.web.bodies import body
+from strongroom.web.responses import JsonResponse
 
 router = api_router("/api/v1/identities")
 
@@ -38,15 +39,16 @@ async def list_identities(
     require_org_role(context.caller.org_role, OrgRole.MEMBER, "read")
     if orgId is not None and orgId != context.caller.org_id:
         raise NotFound(f"Failed to find organization with ID {orgId}")
-    found, total = identities.list_in_org(context.session, context.caller.org_id, offset, limit)
-    return {"identities": [identities.describe_membership(identity) for identity in found], "totalCount": total}
+    found, total = identities.membership_views_in_org(context.work.connection, context.caller.org_id, offset, limit)
+    return {"identities": found, "totalCount": total}
 
 
 @router.get("/{identity_id}")
-async def get_identity(identity_id: str, context: Context) -> dict[str, Any]:
+async def get_identity(identity_id: str, context: Context) -> Response:
     require_org_role(context.caller.org_role, OrgRole.MEMBER, "read")
-    identity = identities.get_in_org(context.session, identity_id, context.caller.org_id)
-    return {"identity": identities.describe_membership(identity)}
+    # A Response, not a dict: the route is then called directly (strongroom.web.direct_calls).
+    return JsonResponse({"identity": identities.membership_view(context.work.connection, identity_id,
+                                                                context.caller.org_id)})
 
 
 @router.patch("/{identity_id}")
