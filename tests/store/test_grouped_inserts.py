@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from strongroom.auth.tokens import TOKEN_RECORDS, MintedToken, TokenPolicy
 from strongroom.store.db import Database
@@ -347,3 +347,98 @@ def test_logins_write_their_token_records_grouped(
         token = api.access_token(identity_id, authority.mint(SPIFFE_ID, [AUDIENCE]))
         assert api.probe(token).status_code == 200  # the record, written through the group, makes it live
     assert grouped.statements == statements + 3
+
+
+# -- rows written on a condition: the access generation still where it was -------------------------
+
+
+@pytest.mark.parametrize("rows", [3, 12], ids=["values-list", "arrays"])
+def test_a_conditional_row_is_written_only_if_the_access_generation_stands(api: Api, rows: int) -> None:
+    database = api.server.services.database
+    grouped = _grouped(database)
+    identity_id = api.create_identity()
+    now = database.read_generations().access
+    conditions = ([now, now - 1, None, now + 1] * rows)[:rows]
+    minted = [_minted(api, identity_id) for _ in conditions]
+
+    async def scenario() -> list[bool]:
+        return list(await asyncio.gather(*[grouped.insert(token.record, if_access_generation=condition)
+                                           for token, condition in zip(minted, conditions)]))
+
+    answers: list[bool] = []
+    _run(grouped, lambda: _collect(scenario, answers))
+    assert grouped.statements == 1
+    assert answers == [condition in (now, None) for condition in conditions]
+    assert [_written(api, [token]) for token in minted] == [int(answer) for answer in answers]
+
+
+def test_a_conditional_row_whose_group_failed_is_not_written_again(api: Api) -> None:
+    # Only its statement checked its condition, and that statement rolled back: the caller decides again.
+    database = api.server.services.database
+    grouped = _grouped(database)
+    identity_id = api.create_identity()
+    now = database.read_generations().access
+    conditional, unconditional = _minted(api, identity_id), _minted(api, identity_id)
+    orphan = _minted(api, "no-such-identity")  # its foreign key fails the statement
+
+    async def scenario() -> list[Any]:
+        return list(await asyncio.gather(grouped.insert(conditional.record, if_access_generation=now),
+                                         grouped.insert(orphan.record), grouped.insert(unconditional.record),
+                                         return_exceptions=True))
+
+    answers: list[Any] = []
+    _run(grouped, lambda: _collect(scenario, answers))
+    assert answers[0] is False and isinstance(answers[1], IntegrityError) and answers[2] is True
+    assert _written(api, [conditional, orphan, unconditional]) == 1
+
+
+def test_a_conditional_row_a_failed_group_committed_counts_as_written(api: Api) -> None:
+    database = api.server.services.database
+    grouped = _grouped(database)
+    minted = _minted(api, api.create_identity())
+    insert_alone(database.engine, TOKEN_RECORDS)(minted.record)  # in, as a group that broke off after its commit
+
+    async def scenario() -> list[bool]:
+        # The same row again fails its group on the primary key; it is found written.
+        return [await grouped.insert(minted.record, if_access_generation=database.read_generations().access)]
+
+    answers: list[bool] = []
+    _run(grouped, lambda: _collect(scenario, answers))
+    assert answers == [True]
+
+
+def test_a_conditional_row_from_another_event_loop_is_left_to_its_caller(api: Api) -> None:
+    database = api.server.services.database
+    grouped = _grouped(database)
+    identity_id = api.create_identity()
+    first, second = _minted(api, identity_id), _minted(api, identity_id)
+    now = database.read_generations().access
+
+    async def scenario() -> None:
+        assert await grouped.insert(first.record, if_access_generation=now) is True
+        elsewhere = await asyncio.to_thread(asyncio.run, grouped.insert(second.record, if_access_generation=now))
+        assert elsewhere is False  # not written: no statement on this loop checks its condition
+
+    _run(grouped, scenario)
+    assert _written(api, [first, second]) == 1
+
+
+@pytest.mark.parametrize("rows", [1, 12], ids=["values-list", "arrays"])
+def test_a_text_too_long_for_its_column_is_refused_not_cut_to_fit(api: Api, rows: int) -> None:
+    database = api.server.services.database
+    if database.is_sqlite:
+        pytest.skip("SQLite keeps a text of any length whatever the column's declared one")
+    grouped = _grouped(database)
+    identity_id = api.create_identity()
+    minted = [api.server.services.tokens.mint(identity_id=identity_id, auth_method="token-auth",
+                                              name="n" * (300 if number == 0 else 10),
+                                              policy=TokenPolicy(ttl=60, max_ttl=600, num_uses_limit=0))
+              for number in range(rows)]
+
+    async def scenario() -> list[Any]:
+        return list(await asyncio.gather(*[grouped.insert(token.record) for token in minted], return_exceptions=True))
+
+    answers: list[Any] = []
+    _run(grouped, lambda: _collect(scenario, answers))
+    assert isinstance(answers[0], DBAPIError) and answers[1:] == [True] * (rows - 1)
+    assert _written(api, minted[:1]) == 0 and _written(api, minted[1:]) == rows - 1

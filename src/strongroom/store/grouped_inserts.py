@@ -19,24 +19,34 @@ statement broke off mid-way may have been committed nonetheless;
 NOTHING`` on the primary key).
 A call from an event loop other than the first one's is written by
 ``fallback`` too.
+
+A row may be handed in on a condition: that the access generation
+(``strongroom.store.generations``) is still at a given value when its
+statement runs. A login that decided on rows kept under that generation
+hands its token record in so (``strongroom.auth.logins``): if anything that
+decides who may do what changed since, the record is not written, and the
+login decides again. The statement checks the counter itself, so the answer
+holds at the moment the row is committed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sqlite3
 from collections.abc import Callable, Mapping
 from contextlib import suppress
 from typing import Any
 
 import anyio
-from sqlalchemy import Engine, Table
+from sqlalchemy import Engine, Table, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from strongroom.store.generations import libpq_conninfo
 from strongroom.store.loop_connection import LoopConnection
+from strongroom.store.models import AccessGeneration
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +60,15 @@ CLOSE_TIMEOUT_SECONDS = 10.0
 
 # Handed to the requests whose rows were in a statement that failed: each writes its row alone.
 _WRITE_ALONE = object()
+
+
+# The access generation as it stands when a statement runs: a conditional row is written only if it is the
+# value the row names.
+_ACCESS_GENERATION_NOW = select(AccessGeneration.value).where(AccessGeneration.id == 1)
+
+
+def access_generation_sql(engine: Engine) -> str:
+    return str(_ACCESS_GENERATION_NOW.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
 
 
 def insert_alone(engine: Engine, table: Table) -> Callable[[Row], None]:
@@ -66,14 +85,29 @@ def insert_alone(engine: Engine, table: Table) -> Callable[[Row], None]:
     return insert
 
 
+def already_written(engine: Engine, table: Table) -> Callable[[Row], bool]:
+    """For a conditional row whose statement failed: whether the statement committed it nonetheless.
+    (Not written again: its condition may no longer hold, and only its statement checked it.)"""
+    (key,) = table.primary_key.columns
+    statement = select(key).where(key == bindparam("key"))
+
+    def written(row: Row) -> bool:
+        with engine.connect() as connection:
+            return connection.execute(statement, {"key": row[key.name]}).first() is not None
+
+    return written
+
+
 class GroupedInserts:
     """What both databases share: rows queued with a future each, one writer task, answers, fallback."""
 
     def __init__(self, engine: Engine, table: Table) -> None:
         self._table = table
         self._fallback = insert_alone(engine, table)
+        self._already_written = already_written(engine, table)
         self._columns = [column.name for column in table.columns]
         self._known = frozenset(self._columns)
+        (self._key,) = [column.name for column in table.primary_key.columns]
         # Every column is written, so a row must name each one that has a default or may not be NULL:
         # no defaults are applied here.
         self._required = frozenset(column.name for column in table.columns
@@ -82,14 +116,20 @@ class GroupedInserts:
         # databases take the rows through the driver, not SQLAlchemy's execution machinery.
         self._processors = [column.type.dialect_impl(engine.dialect).bind_processor(engine.dialect)
                             for column in table.columns]
+        self._access_generation_sql = access_generation_sql(engine)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._pending: list[tuple[Row, asyncio.Future[Any]]] = []
+        self._pending: list[tuple[Row, int | None, asyncio.Future[Any]]] = []
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
         self.statements = 0  # statements issued: fewer than the rows written, under load
 
-    async def insert(self, row: Row) -> None:
-        """Return once ``row`` is committed; raise what inserting it alone raised, if it failed."""
+    async def insert(self, row: Row, *, if_access_generation: int | None = None) -> bool:
+        """Return once ``row`` is committed; raise what inserting it alone raised, if it failed.
+
+        With ``if_access_generation``, the row is written only if the access generation is still at
+        that value when its statement runs; False if it was not written for that reason (or, rarely,
+        because its statement failed and the condition could not be checked again), True otherwise.
+        """
         missing = self._required - row.keys()
         unknown = row.keys() - self._known
         if missing or unknown:
@@ -99,38 +139,46 @@ class GroupedInserts:
         if self._loop is None:
             self._loop = loop
         if self._closed or loop is not self._loop:
+            if if_access_generation is not None:
+                return False  # the caller decides again and writes its row unconditionally
             self._fallback(row)
-            return
+            return True
         written = loop.create_future()
-        self._pending.append((row, written))
+        self._pending.append((row, if_access_generation, written))
         if self._writer is None:
             # Started on the loop's next turn, so the rows handed in before it go in its first statement.
             self._writer = loop.create_task(self._write_pending())
         # A request cancelled here leaves its row in the write it was handed to (if that write fails, the
         # row is not written again: nobody waits for it). Either way its token is never handed out.
-        if await written is _WRITE_ALONE:
-            # In a worker thread: a failed group may hand many rows back, and each alone waits for a
-            # commit (or, with the database away, for a connection attempt) that must not stall the loop.
-            await anyio.to_thread.run_sync(self._fallback, row)
+        outcome = await written
+        if outcome is not _WRITE_ALONE:
+            return bool(outcome)
+        # In a worker thread: a failed group may hand many rows back, and each alone waits for a
+        # commit (or, with the database away, for a connection attempt) that must not stall the loop.
+        if if_access_generation is not None:
+            return await anyio.to_thread.run_sync(self._already_written, row)
+        await anyio.to_thread.run_sync(self._fallback, row)
+        return True
 
     async def _write_pending(self) -> None:
         try:
             while self._pending:
                 batch = self._pending[:MAX_ROWS_PER_STATEMENT]
                 del self._pending[:MAX_ROWS_PER_STATEMENT]
-                outcome: Any = None
                 self.statements += 1
                 try:
-                    await self._write([row for row, _ in batch])
+                    written = await self._write([(row, condition) for row, condition, _ in batch])
                 except Exception as exc:
                     log.warning("a grouped insert into %s failed (%s); its %d row(s) are written one by one",
                                 self._table.name, type(exc).__name__, len(batch))
-                    outcome = _WRITE_ALONE
+                    self._answer(batch, lambda _row: _WRITE_ALONE)
                 except BaseException:  # cancelled (the loop is closing): the rows may or may not be in
-                    self._answer(batch + self._pending, _WRITE_ALONE)  # nobody is left waiting for a writer
+                    # Nobody is left waiting for a writer.
+                    self._answer(batch + self._pending, lambda _row: _WRITE_ALONE)
                     self._pending = []
                     raise
-                self._answer(batch, outcome)
+                else:
+                    self._answer(batch, lambda row: row[self._key] in written)
         finally:
             self._writer = None
 
@@ -140,12 +188,14 @@ class GroupedInserts:
                 for value, process in zip(map(row.get, self._columns), self._processors)]
 
     @staticmethod
-    def _answer(batch: list[tuple[Row, asyncio.Future[Any]]], outcome: Any) -> None:
-        for _, written in batch:
+    def _answer(batch: list[tuple[Row, int | None, asyncio.Future[Any]]], outcome: Callable[[Row], Any]) -> None:
+        for row, _, written in batch:
             if not written.done():  # not cancelled meanwhile
-                written.set_result(outcome)
+                written.set_result(outcome(row))
 
-    async def _write(self, rows: list[Row]) -> None:
+    async def _write(self, rows: list[tuple[Row, int | None]]) -> set[Any]:
+        """Write each row whose condition holds (None: no condition), in one statement and commit; return
+        the primary keys of the rows written."""
         raise NotImplementedError
 
     async def _close_connection(self) -> None:
@@ -181,23 +231,28 @@ class PostgresqlGroupedInserts(GroupedInserts):
     def __init__(self, engine: Engine, table: Table) -> None:
         super().__init__(engine, table)
         self._connection = LoopConnection(libpq_conninfo(engine))
-        self._most_rows_as_values = max(1, PSYCOPG_CACHED_PARAMETERS // len(self._columns))
-        # Each array cast to its column's type, as SQLAlchemy names it for PostgreSQL.
-        self._array_types = [f"{column.type.compile(dialect=engine.dialect)}[]" for column in table.columns]
+        # Each row's values and its condition (NULL: none).
+        self._most_rows_as_values = max(1, PSYCOPG_CACHED_PARAMETERS // (len(self._columns) + 1))
+        # Each value cast to its column's type as SQLAlchemy names it for PostgreSQL, the condition to the
+        # counter's; without a length (VARCHAR(36)): an explicit cast cuts a longer text to fit, where the
+        # insert's own conversion refuses it.
+        self._types = [re.sub(r"\(\d+\)", "", column.type.compile(dialect=engine.dialect))
+                       for column in [*table.columns, AccessGeneration.__table__.c.value]]
         self._sql_by_size: dict[int, str] = {}
         self._unnest_sql: str | None = None
 
-    async def _write(self, rows: list[Row]) -> None:
+    async def _write(self, rows: list[tuple[Row, int | None]]) -> set[Any]:
         import psycopg
 
         try:
             cursor = await self._connection.cursor()
-            values = list(map(self._values, rows))
+            values = [[*self._values(row), condition] for row, condition in rows]
             if len(rows) <= self._most_rows_as_values:
                 await cursor.execute(self._values_sql(cursor.connection, len(rows)),
                                      [value for row in values for value in row])
             else:
                 await cursor.execute(self._unnest(cursor.connection), [list(column) for column in zip(*values)])
+            return {key for (key,) in await cursor.fetchall()}
         except psycopg.Error:
             connection = self._connection.current
             # A refused row leaves the connection idle and fit for the next statement; anything else drops it.
@@ -209,20 +264,29 @@ class PostgresqlGroupedInserts(GroupedInserts):
             await self._connection.drop()
             raise
 
-    def _into(self) -> Any:
+    def _insert_from(self, rows: Any, connection: Any) -> str:
+        """INSERT of the rows of ``rows`` (each row's values, then its condition) whose condition holds."""
         from psycopg import sql as psql
 
-        return psql.SQL("INSERT INTO {} ({})").format(psql.Identifier(self._table.name),
-                                                     psql.SQL(", ").join(map(psql.Identifier, self._columns)))
+        columns = psql.SQL(", ").join(map(psql.Identifier, self._columns))
+        return psql.SQL(
+            "INSERT INTO {table} ({columns}) SELECT {columns} FROM {rows} AS given ({columns}, {condition}) "
+            "WHERE given.{condition} IS NULL OR given.{condition} = ({access_generation}) RETURNING {key}"
+        ).format(table=psql.Identifier(self._table.name), columns=columns, rows=rows,
+                 condition=psql.Identifier("if_access_generation"),
+                 access_generation=psql.SQL(self._access_generation_sql),
+                 key=psql.Identifier(self._key)).as_string(connection)
 
     def _values_sql(self, connection: Any, rows: int) -> str:
         sql = self._sql_by_size.get(rows)
         if sql is None:
             from psycopg import sql as psql
 
-            one_row = psql.SQL("({})").format(psql.SQL(", ").join([psql.Placeholder()] * len(self._columns)))
-            sql = self._sql_by_size[rows] = psql.SQL("{} VALUES {}").format(
-                self._into(), psql.SQL(", ").join([one_row] * rows)).as_string(connection)
+            # Typed: a VALUES list in FROM takes its column types from its values, and a NULL has none.
+            one_row = psql.SQL("({})").format(psql.SQL(", ").join(
+                psql.SQL("{}::{}").format(psql.Placeholder(), psql.SQL(name)) for name in self._types))
+            sql = self._sql_by_size[rows] = self._insert_from(
+                psql.SQL("(VALUES {})").format(psql.SQL(", ").join([one_row] * rows)), connection)
         return sql
 
     def _unnest(self, connection: Any) -> str:
@@ -231,11 +295,10 @@ class PostgresqlGroupedInserts(GroupedInserts):
             from psycopg.adapt import PyFormat
 
             # Binary: a text array would escape every element with a regular expression.
-            arrays = psql.SQL(", ").join(psql.SQL("{}::{}").format(psql.Placeholder(format=PyFormat.BINARY),
-                                                                   psql.SQL(array_type))
-                                         for array_type in self._array_types)
-            self._unnest_sql = psql.SQL("{} SELECT * FROM unnest({})").format(
-                self._into(), arrays).as_string(connection)
+            arrays = psql.SQL(", ").join(psql.SQL("{}::{}[]").format(psql.Placeholder(format=PyFormat.BINARY),
+                                                                     psql.SQL(name))
+                                         for name in self._types)
+            self._unnest_sql = self._insert_from(psql.SQL("unnest({})").format(arrays), connection)
         return self._unnest_sql
 
     async def _close_connection(self) -> None:
@@ -260,16 +323,19 @@ class SqliteGroupedInserts(GroupedInserts):
                      f"VALUES ({', '.join('?' * len(self._columns))})")
         self._connection: Any = None  # the driver's (sqlite3) connection
 
-    async def _write(self, rows: list[Row]) -> None:
+    async def _write(self, rows: list[tuple[Row, int | None]]) -> set[Any]:
         if self._connection is None:
             pooled = self._engine.raw_connection()
             self._connection = pooled.driver_connection
             pooled.detach()  # closed for real by close(); its place in the pool is free again
         connection = self._connection
-        values = [self._values(row) for row in rows]
         connection.execute("BEGIN IMMEDIATE")
         try:
-            connection.executemany(self._sql, values)
+            if any(condition is not None for _, condition in rows):
+                # Read under the write lock: no change can come between this and the commit.
+                (now,) = connection.execute(self._access_generation_sql).fetchone() or (None,)
+                rows = [(row, condition) for row, condition in rows if condition is None or condition == now]
+            connection.executemany(self._sql, [self._values(row) for row, _ in rows])
             connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:
@@ -278,6 +344,7 @@ class SqliteGroupedInserts(GroupedInserts):
                 except sqlite3.Error:
                     await self._close_connection()  # in doubt: the next write opens a new one
             raise
+        return {row[self._key] for row, _ in rows}
 
     async def _close_connection(self) -> None:
         connection, self._connection = self._connection, None
