@@ -221,6 +221,35 @@ def test_a_settings_change_shows_on_the_next_login_though_they_were_kept(
         assert _login(api, workload, authority) == 404
 
 
+def test_a_login_refused_on_settings_since_fixed_is_decided_again(api: Api, workload: dict[str, Any],
+                                                                  authority: JwtSvidAuthority) -> None:
+    # On PostgreSQL a login first decides on the counters the last read found; a refusal stands only if
+    # they have not moved since.
+    path = f"/api/v1/auth/oidc-auth/identities/{workload['identity_id']}"
+    assert api.admin("PATCH", path, json={"boundSubject": "spiffe://example.org/other"}).status_code == 200
+    assert _login(api, workload, authority) == 403
+    assert _login(api, workload, authority) == 403  # from the kept settings
+    assert api.admin("PATCH", path, json={"boundSubject": SPIFFE_ID}).status_code == 200
+    assert _login(api, workload, authority) == 200
+
+
+def test_on_postgresql_a_repeated_login_reads_no_counters(api: Api, workload: dict[str, Any],
+                                                          authority: JwtSvidAuthority) -> None:
+    database = api.server.services.database
+    if database.is_sqlite:
+        pytest.skip("SQLite's counters are read in place, with no round trip to save")
+    assert _login(api, workload, authority) == 200
+    assert _login(api, workload, authority) == 200
+    reads = database._shared_reads
+    assert reads is not None
+    before = reads.statements
+    tokens_before = api.count_rows(IdentityAccessToken, identity_id=workload["identity_id"])
+    for _ in range(3):
+        assert _login(api, workload, authority) == 200
+    assert reads.statements == before
+    assert api.count_rows(IdentityAccessToken, identity_id=workload["identity_id"]) == tokens_before + 3
+
+
 def test_a_role_that_ends_ends_on_time_though_the_rows_were_kept(api: Api, workload: dict[str, Any]) -> None:
     # Roles in force are decided against the clock on every request, not when the rows were read.
     roles = IdentityProjectMembershipRole.__table__

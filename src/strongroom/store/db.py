@@ -123,11 +123,12 @@ class Database:
             self._shared_reads = SharedGenerationReads(libpq_conninfo(engine), generations_sql(engine),
                                                        self.read_generations)
 
-    def unit_of_work(self, sessions: sessionmaker[Session] | None = None) -> UnitOfWork:
-        """A unit of work with the engine and session settings of ``sessions`` (one of the three above)."""
+    def unit_of_work(self, sessions: sessionmaker[Session] | None = None, *, kept_only: bool = False) -> UnitOfWork:
+        """A unit of work with the engine and session settings of ``sessions`` (one of the three above);
+        ``kept_only``: one that may use kept rows and nothing else (UnitOfWork)."""
         sessions = sessions or self.sessions
         return UnitOfWork(sessions.kw["bind"], sessions, reads_only=sessions is self.read_sessions, kept=self.kept,
-                          read_generations=self.read_generations)
+                          read_generations=self.read_generations, kept_only=kept_only)
 
     def read_generations(self) -> Generations:
         """The change counters as last committed (strongroom.store.generations)."""
@@ -139,6 +140,11 @@ class Database:
         if self._shared_reads is None:
             return self.read_generations()
         return await self._shared_reads()
+
+    def generations_last_read(self) -> Generations | None:
+        """On PostgreSQL, the counters as the last awaited read found them, without a read; None on SQLite
+        (where a read costs less than anything built on this would save) or before any read."""
+        return self._shared_reads.last_read if self._shared_reads is not None else None
 
     def grouped_inserts(self, table: Table) -> GroupedInserts:
         """Inserts into ``table`` awaited on the event loop, those made at about the same time written

@@ -185,6 +185,10 @@ class SharedGenerationReads:
         self._reading = False
         self._waiting: list[asyncio.Future[Any]] = []
         self.statements = 0  # reads issued: fewer than the requests served, under load
+        # What the last read returned: the counters as committed a round trip ago under load, but
+        # possibly long ago when idle. Only a decision that is checked again when it is written may
+        # start from it (strongroom.auth.logins).
+        self.last_read: Generations | None = None
 
     async def __call__(self) -> Generations:
         if not self._connection.serves_this_loop():
@@ -247,7 +251,8 @@ class SharedGenerationReads:
         except asyncio.CancelledError:
             await self._connection.drop()  # the statement may still be on the wire: its state is unknown
             raise
-        return _or_never_seen(Generations(*row))
+        self.last_read = _or_never_seen(Generations(*row))
+        return self.last_read
 
     async def close(self) -> None:
         """Close the async connection (on the loop that opened it, at shutdown)."""
@@ -305,6 +310,11 @@ class KeptAtGeneration:
             self._entries.move_to_end(key)
             if len(self._entries) > self._capacity:
                 self._entries.popitem(last=False)
+
+    @property
+    def highest(self) -> int:
+        """The highest generation asked for: one lower would read as the counter gone backwards."""
+        return self._highest
 
     def __len__(self) -> int:
         return len(self._entries)

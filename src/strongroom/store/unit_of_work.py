@@ -24,10 +24,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from strongroom.store.generations import Generations, KeptAtGeneration
 
 
+class NotKept(Exception):
+    """A unit of work limited to kept rows needed the database."""
+
+
 class UnitOfWork:
     def __init__(self, connectable: Engine, sessions: sessionmaker[Session], *, reads_only: bool,
-                 kept: KeptAtGeneration, read_generations: Callable[[], Generations]) -> None:
+                 kept: KeptAtGeneration, read_generations: Callable[[], Generations], kept_only: bool = False) -> None:
         self._connectable = connectable
+        # Limited to rows kept under the generations it is given: its first statement, or read of the
+        # counters, raises NotKept instead. What it decides rests on those rows alone, and so on nothing
+        # but those generations, which the caller may then check as it writes (strongroom.auth.logins).
+        self._kept_only = kept_only
         self._sessions = sessions
         self._reads_only = reads_only
         self._kept = kept
@@ -40,6 +48,8 @@ class UnitOfWork:
     def connection(self) -> Connection:
         """For Core statements; it begins the transaction on first use, as a session would."""
         if self._connection is None:
+            if self._kept_only:
+                raise NotKept("this unit of work may use kept rows only")
             self._connection = self._connectable.connect()
         return self._connection
 
@@ -58,6 +68,8 @@ class UnitOfWork:
         secret read then takes no connection and begins no transaction at all.
         """
         if self._generations is None:
+            if self._kept_only:
+                raise NotKept("this unit of work may use kept rows only, under the generations it was given")
             self._generations = self._read_generations()
         return self._generations
 
