@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from strongroom.auth.tokens import TOKEN_RECORDS, MintedToken, TokenPolicy
 from strongroom.store.db import Database
+from strongroom.store.generations import libpq_conninfo
 from strongroom.store.grouped_inserts import GroupedInserts, PostgresqlGroupedInserts, grouped_inserts, insert_alone
 from strongroom.store.models import IdentityAccessToken
 from strongroom.spiffe.dev_spire import DiscoveryProvider, JwtSvidAuthority
@@ -442,3 +443,27 @@ def test_a_text_too_long_for_its_column_is_refused_not_cut_to_fit(api: Api, rows
     _run(grouped, lambda: _collect(scenario, answers))
     assert isinstance(answers[0], DBAPIError) and answers[1:] == [True] * (rows - 1)
     assert _written(api, minted[:1]) == 0 and _written(api, minted[1:]) == rows - 1
+
+
+def test_a_change_not_yet_committed_holds_a_conditional_row_until_it_commits(api: Api) -> None:
+    # The condition must hold when the row commits, not only when its statement began.
+    database = api.server.services.database
+    if database.is_sqlite:
+        pytest.skip("SQLite's writers queue at BEGIN IMMEDIATE, and the counter is read under that lock")
+    import psycopg
+
+    grouped = _grouped(database)
+    minted = _minted(api, api.create_identity())
+    now = database.read_generations().access
+
+    async def scenario() -> None:
+        with psycopg.connect(libpq_conninfo(database.engine)) as change:  # a transaction, not autocommit
+            change.execute("UPDATE access_generation SET value = value + 1 WHERE id = 1")
+            insert = asyncio.ensure_future(grouped.insert(minted.record, if_access_generation=now))
+            await asyncio.sleep(0.5)
+            assert not insert.done()  # waiting for the change to end
+            change.commit()
+        assert await asyncio.wait_for(insert, timeout=10) is False
+
+    _run(grouped, scenario)
+    assert _written(api, [minted]) == 0

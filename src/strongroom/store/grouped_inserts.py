@@ -63,8 +63,13 @@ _WRITE_ALONE = object()
 
 
 # The access generation as it stands when a statement runs: a conditional row is written only if it is the
-# value the row names.
-_ACCESS_GENERATION_NOW = select(AccessGeneration.value).where(AccessGeneration.id == 1)
+# value the row names. On PostgreSQL read FOR SHARE: a change that moved the counter but has not committed
+# yet makes the statement wait for it and see the new value, and a change that comes after waits for the
+# statement's commit (the triggers update the counter's row). So the condition holds when the row commits,
+# not only when its statement began. (SQLite reads it under BEGIN IMMEDIATE's lock, which does the same.)
+# A change that deletes the row's identity at that very moment can deadlock with the row's foreign-key
+# check; PostgreSQL ends one of the two after its deadlock_timeout, and a login whose write ended decides again.
+_ACCESS_GENERATION_NOW = select(AccessGeneration.value).where(AccessGeneration.id == 1).with_for_update(read=True)
 
 
 def access_generation_sql(engine: Engine) -> str:
@@ -87,7 +92,9 @@ def insert_alone(engine: Engine, table: Table) -> Callable[[Row], None]:
 
 def already_written(engine: Engine, table: Table) -> Callable[[Row], bool]:
     """For a conditional row whose statement failed: whether the statement committed it nonetheless.
-    (Not written again: its condition may no longer hold, and only its statement checked it.)"""
+    (Not written again: its condition may no longer hold, and only its statement checked it.) A statement
+    still on the wire of a dropped connection may commit after this answered False: its row is then a
+    record whose token was never handed out, which nothing can present."""
     (key,) = table.primary_key.columns
     statement = select(key).where(key == bindparam("key"))
 
@@ -234,9 +241,9 @@ class PostgresqlGroupedInserts(GroupedInserts):
         # Each row's values and its condition (NULL: none).
         self._most_rows_as_values = max(1, PSYCOPG_CACHED_PARAMETERS // (len(self._columns) + 1))
         # Each value cast to its column's type as SQLAlchemy names it for PostgreSQL, the condition to the
-        # counter's; without a length (VARCHAR(36)): an explicit cast cuts a longer text to fit, where the
-        # insert's own conversion refuses it.
-        self._types = [re.sub(r"\(\d+\)", "", column.type.compile(dialect=engine.dialect))
+        # counter's; a VARCHAR without its length: an explicit cast to VARCHAR(36) cuts a longer text to
+        # fit, where the insert's own conversion refuses it.
+        self._types = [re.sub(r"^VARCHAR\(\d+\)$", "VARCHAR", column.type.compile(dialect=engine.dialect))
                        for column in [*table.columns, AccessGeneration.__table__.c.value]]
         self._sql_by_size: dict[int, str] = {}
         self._unnest_sql: str | None = None
