@@ -221,6 +221,20 @@ def test_delete_returns_the_identity_and_removes_it(api: Api) -> None:
     assert api.count_rows(IdentityOrgMembership, identity_id=identity["id"]) == 0
 
 
+def test_deleting_an_identity_locks_the_access_counter_before_the_identity(api: Api) -> None:
+    # A login's conditional write locks the counter, then its identity (the foreign key): a delete that
+    # locked the identity first could deadlock with it.
+    if api.server.services.database.is_sqlite:
+        pytest.skip("SQLite's writer holds the whole database from BEGIN IMMEDIATE")
+    identity = create(api)
+    with statements_run(api) as seen:
+        assert api.admin("DELETE", f"{IDENTITIES}/{identity['id']}").status_code == 200
+    lock = next(number for number, sql in enumerate(seen) if "access_generation" in sql and "FOR UPDATE" in sql)
+    delete = next(number for number, sql in enumerate(seen) if sql.startswith("DELETE FROM identities"))
+    assert lock < delete
+    assert not any(sql.startswith("DELETE") for sql in seen[:lock])
+
+
 def test_delete_protection_blocks_deletion_until_turned_off(api: Api) -> None:
     identity = create(api, hasDeleteProtection=True)
     assert_api_error(api.admin("DELETE", f"{IDENTITIES}/{identity['id']}"), 400, "BadRequest", "delete protection")

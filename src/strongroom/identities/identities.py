@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from strongroom.clock import iso
 from strongroom.errors import BadRequest, NotFound
 from strongroom.identities.roles import OrgRole
+from strongroom.store.generations import lock_access_generation
 from strongroom.store.models import (
     Identity,
     IdentityJwtAuth,
@@ -228,6 +229,7 @@ def delete(session: Session, identity: Identity) -> dict[str, Any]:
     if is_instance_admin(session, identity.id):
         raise BadRequest("The instance admin identity cannot be deleted")
     described = describe(identity)
+    lock_access_generation(session.connection())  # before the identity's row: see there
     session.delete(identity)
     session.flush()
     return described

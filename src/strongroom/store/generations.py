@@ -30,7 +30,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from strongroom.store.loop_connection import LoopConnection
 from strongroom.store.models import AccessGeneration, ReadGeneration
@@ -99,6 +99,18 @@ def read_generations(engine: Engine) -> Generations:
     finally:
         pooled.close()
     return _or_never_seen(Generations(*row))
+
+
+def lock_access_generation(connection: Connection) -> None:
+    """On PostgreSQL, take the access generation's row lock now, before the transaction locks any other row.
+
+    A login's conditional write reads the counter FOR SHARE, then checks its foreign key on the identity
+    (strongroom.store.grouped_inserts); deleting an identity locks the identity's row, then the counter
+    (its triggers). Taken in that order the two could deadlock; a delete that takes the counter first
+    makes them queue instead. (On SQLite a writer holds the whole database from BEGIN IMMEDIATE.)
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(AccessGeneration.id).where(AccessGeneration.id == 1).with_for_update())
 
 
 class GenerationReader:

@@ -67,8 +67,8 @@ _WRITE_ALONE = object()
 # yet makes the statement wait for it and see the new value, and a change that comes after waits for the
 # statement's commit (the triggers update the counter's row). So the condition holds when the row commits,
 # not only when its statement began. (SQLite reads it under BEGIN IMMEDIATE's lock, which does the same.)
-# A change that deletes the row's identity at that very moment can deadlock with the row's foreign-key
-# check; PostgreSQL ends one of the two after its deadlock_timeout, and a login whose write ended decides again.
+# The row's foreign-key check then locks its identity: a delete of an identity locks the counter first
+# (strongroom.store.generations.lock_access_generation), so the two queue instead of deadlocking.
 _ACCESS_GENERATION_NOW = select(AccessGeneration.value).where(AccessGeneration.id == 1).with_for_update(read=True)
 
 
