@@ -10,20 +10,12 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import Connection, Row, Select, bindparam, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from strongroom.auth.tokens import AUTH_METHOD_CONFIGS
 from strongroom.clock import iso
 from strongroom.errors import BadRequest, NotFound
 from strongroom.identities.roles import OrgRole
 from strongroom.store.generations import lock_access_generation
-from strongroom.store.models import (
-    Identity,
-    IdentityJwtAuth,
-    IdentityMetadata,
-    IdentityOidcAuth,
-    IdentityOrgMembership,
-    IdentitySpiffeAuth,
-    IdentityTokenAuth,
-    ServerConfig,
-)
+from strongroom.store.models import Identity, IdentityMetadata, IdentityOrgMembership, ServerConfig
 
 
 class MetadataEntry(BaseModel):
@@ -96,11 +88,6 @@ def describe(identity: Identity) -> dict[str, Any]:
     }
 
 
-# The login methods an identity may have, in the order Infisical lists them.
-_METHOD_CONFIGS = (("token-auth", IdentityTokenAuth), ("oidc-auth", IdentityOidcAuth),
-                   ("jwt-auth", IdentityJwtAuth), ("spiffe-auth", IdentitySpiffeAuth))
-
-
 def _membership_rows() -> Select[Any]:
     """An identity, its organisation membership and which methods it has, as one row of columns.
 
@@ -114,9 +101,9 @@ def _membership_rows() -> Select[Any]:
         Identity.id, Identity.name, Identity.has_delete_protection, Identity.org_id,
         membership.id.label("membership_id"), membership.role, membership.org_id.label("membership_org_id"),
         membership.created_at, membership.updated_at, membership.last_login_auth_method, membership.last_login_time,
-        *(model.id.label(method) for method, model in _METHOD_CONFIGS),
+        *(model.id.label(method) for method, model in AUTH_METHOD_CONFIGS.items()),
     ).join(membership, membership.identity_id == Identity.id)
-    for _, model in _METHOD_CONFIGS:
+    for model in AUTH_METHOD_CONFIGS.values():
         query = query.outerjoin(model, model.identity_id == Identity.id)
     return query
 
@@ -152,7 +139,7 @@ def _membership_views(rows: Sequence[Row[Any]], metadata_rows: Iterable[Row[Any]
             "name": row.name,
             "hasDeleteProtection": row.has_delete_protection,
             "orgId": row.org_id,
-            "authMethods": [method for method, _ in _METHOD_CONFIGS if row._mapping[method] is not None],
+            "authMethods": [method for method in AUTH_METHOD_CONFIGS if row._mapping[method] is not None],
             "activeLockoutAuthMethods": [],
         },
     } for row in rows]

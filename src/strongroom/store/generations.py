@@ -45,9 +45,8 @@ class Generations(NamedTuple):
 
 # The access generation as a column: the token check, the access decision and a login read it in the same
 # statement as their rows, which are kept under it (UnitOfWork.keep).
-ACCESS_GENERATION = (
-    select(AccessGeneration.value).where(AccessGeneration.id == 1).scalar_subquery().label("access_generation")
-)
+_ACCESS_COUNTER = select(AccessGeneration.value).where(AccessGeneration.id == 1)
+ACCESS_GENERATION = _ACCESS_COUNTER.scalar_subquery().label("access_generation")
 
 READ_GENERATIONS = select(
     ACCESS_GENERATION,
@@ -101,6 +100,21 @@ def read_generations(engine: Engine) -> Generations:
     return _or_never_seen(Generations(*row))
 
 
+# The access generation as it stands when a statement runs: a conditional row is written only if it is the
+# value the row names (strongroom.store.grouped_inserts). On PostgreSQL read FOR SHARE: a change that moved
+# the counter but has not committed yet makes the statement wait for it and see the new value, and a change
+# that comes after waits for the statement's commit (the triggers update the counter's row). So the
+# condition holds when the row commits, not only when its statement began. (SQLite reads it under BEGIN
+# IMMEDIATE's lock, which does the same.) The row's foreign-key check then locks its identity: a delete of
+# an identity locks the counter first (lock_access_generation), so the two queue instead of deadlocking.
+_ACCESS_COUNTER_FOR_CONDITION = _ACCESS_COUNTER.with_for_update(read=True)
+
+
+def access_generation_sql(engine: Engine) -> str:
+    """_ACCESS_COUNTER_FOR_CONDITION as SQL for the engine's dialect."""
+    return str(_ACCESS_COUNTER_FOR_CONDITION.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+
+
 def lock_access_generation(connection: Connection) -> None:
     """On PostgreSQL, take the access generation's row lock now, before the transaction locks any other row.
 
@@ -110,7 +124,7 @@ def lock_access_generation(connection: Connection) -> None:
     makes them queue instead. (On SQLite a writer holds the whole database from BEGIN IMMEDIATE.)
     """
     if connection.dialect.name == "postgresql":
-        connection.execute(select(AccessGeneration.id).where(AccessGeneration.id == 1).with_for_update())
+        connection.execute(_ACCESS_COUNTER.with_for_update())
 
 
 class GenerationReader:

@@ -44,7 +44,7 @@ from sqlalchemy import Engine, Table, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from strongroom.store.generations import libpq_conninfo
+from strongroom.store.generations import access_generation_sql, libpq_conninfo
 from strongroom.store.loop_connection import LoopConnection
 from strongroom.store.models import AccessGeneration
 
@@ -60,20 +60,6 @@ CLOSE_TIMEOUT_SECONDS = 10.0
 
 # Handed to the requests whose rows were in a statement that failed: each writes its row alone.
 _WRITE_ALONE = object()
-
-
-# The access generation as it stands when a statement runs: a conditional row is written only if it is the
-# value the row names. On PostgreSQL read FOR SHARE: a change that moved the counter but has not committed
-# yet makes the statement wait for it and see the new value, and a change that comes after waits for the
-# statement's commit (the triggers update the counter's row). So the condition holds when the row commits,
-# not only when its statement began. (SQLite reads it under BEGIN IMMEDIATE's lock, which does the same.)
-# The row's foreign-key check then locks its identity: a delete of an identity locks the counter first
-# (strongroom.store.generations.lock_access_generation), so the two queue instead of deadlocking.
-_ACCESS_GENERATION_NOW = select(AccessGeneration.value).where(AccessGeneration.id == 1).with_for_update(read=True)
-
-
-def access_generation_sql(engine: Engine) -> str:
-    return str(_ACCESS_GENERATION_NOW.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
 
 
 def insert_alone(engine: Engine, table: Table) -> Callable[[Row], None]:
